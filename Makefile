@@ -1,0 +1,83 @@
+# mailprivacy.gdpr: developer and CI entry points.
+#   make demo   - bring up the container lab, seed it, show drift, apply, show compliance
+#   make test   - install what is missing, then unit tests, ansible-lint, ansible-test sanity,
+#                 and `molecule test` for every role (what .ci/run calls)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= $(CURDIR)/.venv
+PYTHON      ?= python3
+export PATH := $(VENV)/bin:$(PATH)
+export CONTAINERS_CONF ?= $(CURDIR)/lab/containers.conf
+export MAILPRIVACY_IMAGE ?= localhost/mailprivacy/bookworm-systemd:latest
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PY_COLORS ?= $(if $(CI),0,1)
+export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
+
+SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs shellcheck git rsync
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
+
+.PHONY: help deps system-deps venv image collection-link test unit lint sanity molecule demo lab-up lab-seed lab-down clean
+
+help:
+	@echo "make demo      run the main job against the local container lab"
+	@echo "make test      run every test (unit, lint, sanity, molecule: $(SCENARIOS))"
+	@echo "make lab-down  remove the lab containers"
+
+## --- installation -------------------------------------------------------------------
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: requirements-dev.txt constraints-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+image: system-deps
+	lab/build-image.sh
+
+collection-link:
+	@mkdir -p .build/collections/ansible_collections/mailprivacy
+	@ln -sfn ../../../.. .build/collections/ansible_collections/mailprivacy/gdpr
+
+deps: system-deps venv image collection-link
+
+## --- tests --------------------------------------------------------------------------
+test: deps
+	tests/run-all.sh $(SCENARIOS)
+
+unit: venv collection-link
+	pytest tests/unit
+
+lint: venv collection-link
+	ansible-lint
+
+sanity: venv system-deps
+	tests/sanity/run-sanity.sh
+
+molecule: deps
+	@for s in $(SCENARIOS); do molecule test -s $$s || exit 1; done
+
+## --- the main job: a local lab --------------------------------------------------------
+demo: deps
+	lab/demo.sh
+
+lab-up: deps
+	ansible-playbook lab/up.yml
+
+lab-seed:
+	ansible-playbook lab/seed.yml
+
+lab-down:
+	ansible-playbook lab/down.yml
+
+clean: lab-down
+	rm -rf .build tests/output reports
