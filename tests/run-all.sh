@@ -3,7 +3,7 @@
 # then print a summary and exit non-zero if any stage failed.
 # Usage: tests/run-all.sh [molecule scenario ...]   (the Makefile passes every scenario)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 declare -a names results times
 run_stage() {

@@ -80,8 +80,9 @@ def run_playbook(tmp_path):
                    MAILPRIVACY_REPORT_ROLES_ONLY="false",
                    ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
         bindir = os.path.dirname(sys.executable)
-        proc = subprocess.run([os.path.join(bindir, "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
-                               str(tmp_path / "pb.yml")] + list(extra),
+        cmd = [os.path.join(bindir, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+               "-e", "ansible_python_interpreter=" + sys.executable, str(tmp_path / "pb.yml")]
+        proc = subprocess.run(cmd + list(extra),
                               env=env, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc, tmp_path / "reports"
