@@ -15,12 +15,12 @@ ansible-playbook -i "$inv" lab/up.yml
 step "2/5 seed users, mail, DEBUG-era settings and logins"
 ansible-playbook -i "$inv" lab/seed.yml
 step "3/5 compliance check before the apply (check mode, expect drift)"
-ansible-playbook -i "$inv" playbooks/compliance_check.yml
+ansible-playbook -i "$inv" playbooks/compliance_check.yml --check --diff
 before="$(verdict)"
 step "4/5 apply playbooks/site.yml"
 ansible-playbook -i "$inv" playbooks/site.yml
 step "5/5 compliance check after the apply (check mode, expect no drift)"
-ansible-playbook -i "$inv" playbooks/compliance_check.yml
+ansible-playbook -i "$inv" playbooks/compliance_check.yml --check --diff
 after="$(verdict)"
 
 echo
