@@ -250,6 +250,13 @@ class CallbackModule(CallbackBase):
         for name, h in report["hosts"].items():
             self._display.display("%-28s %-12s controls=%-4d drift=%-4d errors=%d"
                                   % (name, h["status"], h["controls_checked"], h["drift"], h["errors"]))
+        where = os.path.join(directory, "compliance-latest.md")
+        if report["mode"] == "apply":
+            # An apply changes what drifted; only a check run can say the fleet is compliant.
+            self._display.display("apply: %d of %d hosts changed, %d with errors; verify with "
+                                  "compliance_check.yml --check; report: %s"
+                                  % (s["drift"], s["hosts"], s["error"], where))
+            return
         verdict = "COMPLIANT" if s["fleet_compliant"] else "NOT COMPLIANT"
         self._display.display("fleet: %s (%d of %d hosts compliant); report: %s"
-                              % (verdict, s["compliant"], s["hosts"], os.path.join(directory, "compliance-latest.md")))
+                              % (verdict, s["compliant"], s["hosts"], where))

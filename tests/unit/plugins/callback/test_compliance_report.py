@@ -98,6 +98,7 @@ def test_real_run_apply_mode(run_playbook):
     assert host["drifted_controls"] == ["Control that drifted"]
     assert host["compliant"] == 2  # the ignored error counts as checked, the debug task does not
     assert "COMPLIANCE REPORT (apply mode)" in proc.stdout
+    assert "apply: 1 of 1 hosts changed" in proc.stdout and "NOT COMPLIANT" not in proc.stdout
     # timestamped copies next to the -latest ones, private modes
     names = sorted(os.listdir(reports))
     assert len([n for n in names if n.endswith(".json")]) == 2
