@@ -47,6 +47,8 @@ image: system-deps
 collection-link:
 	@mkdir -p .build/collections/ansible_collections/mailprivacy
 	@ln -sfn ../../../.. .build/collections/ansible_collections/mailprivacy/gdpr
+	@# podman refuses to bind-mount a missing directory: create every apt cache a scenario mounts
+	@for d in $$(grep -ho '\.cache/apt/[^:]*' extensions/molecule/*/molecule.yml | sort -u); do mkdir -p "$$d/partial"; done
 
 deps: system-deps venv image collection-link
 
