@@ -1,0 +1,1498 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: horde_conf
+short_description: Read and set values of a PHP configuration array in a Horde configuration file
+version_added: 0.2.0
+author: mailprivacy.gdpr maintainers
+description:
+  - Sets or removes entries of a PHP array variable, by default C($conf), in a Horde configuration
+    file such as C(/etc/horde/horde/conf.php), C(/etc/horde/imp/conf.php) or
+    C(/etc/horde/imp/backends.local.php) (variable C($servers)).
+  - The file is read with a PHP tokenizer written for this module. An existing unconditional
+    top-level assignment of the exact key path, for example C($conf['log']['priority'] = 'INFO';),
+    gets the new value in place. Otherwise a new assignment is inserted after the last statement
+    that touches the key path, or next to the assignments of its siblings, or before Horde's
+    C(/* CONFIG END. ... */) marker, or at the end of the file; so the new value is the one PHP ends
+    up with.
+  - The current value is worked out from the literals in the file (strings, numbers, booleans,
+    C(null), constants such as C(LOG_USER), nested C(array()) and C([]) literals, including assignments
+    of parent and child key paths), so a second run with the same settings changes nothing.
+  - The module refuses, without changing the file, when it cannot be certain of the result - for
+    example when the value of the key is a computed expression (C($_SERVER['SERVER_NAME']),
+    C(E_ALL & ~E_NOTICE)), when the key is also assigned inside a condition, function or loop, passed to
+    a function, unset, or when the file uses C(include), C(eval), C(extract) or variable variables
+    that could change the key.
+  - Before a changed file replaces the original, the candidate is written to a temporary file in the
+    same directory and checked with C(php -l). When PHP is missing or the check fails, the module fails
+    and the original stays untouched. The replacement is atomic and keeps owner, group and mode.
+  - Results name the changed key paths only, never values. In the diff, values of keys whose names
+    look like secrets (C(password), C(secret_key), ...) are masked.
+options:
+  path:
+    description:
+      - The PHP configuration file.
+    type: path
+    required: true
+    aliases: [dest]
+  settings:
+    description:
+      - The entries to set (O(state=present)) or remove (O(state=absent)).
+      - Either a dictionary of dotted key paths to values, for example C({log.priority: WARNING}),
+        or a list of dictionaries with C(key) (a dotted string or a list of path segments; use the
+        list form when a segment contains a dot or must be an integer) and either C(value) or
+        C(constant) (the name of a PHP constant written without quotes, for example C(LOG_MAIL)).
+      - Values may be strings, integers, floats, booleans, C(null) (V(None)) and lists or dictionaries
+        of those, which are written as PHP C(array()) literals. Strings are written as PHP single-quoted
+        literals, so quotes, backslashes, dollar signs and newlines are kept exactly.
+      - Key segments that are decimal integers become integer keys, as in PHP.
+      - With O(state=absent) the values are ignored.
+    type: raw
+    required: true
+  state:
+    description:
+      - V(present) sets the entries, V(absent) removes every assignment of the key paths and of keys
+        below them.
+    type: str
+    choices: [present, absent]
+    default: present
+  variable:
+    description:
+      - Name of the PHP array variable, without C($).
+    type: str
+    default: conf
+  create:
+    description:
+      - Create the file (C(<?php) followed by the assignments) when it does not exist. Otherwise a
+        missing file is an error.
+    type: bool
+    default: false
+  backup:
+    description:
+      - Keep a time-stamped copy of the original file next to it before changing it.
+    type: bool
+    default: false
+  php_path:
+    description:
+      - The PHP command line interpreter used for C(php -l). Default is C(php) from E(PATH).
+    type: path
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    description: Reports the keys that would change and the diff; nothing is written.
+  diff_mode:
+    support: full
+    description: Shows the file before and after, with secret-looking values masked.
+notes:
+  - Horde also reads C(conf.d/*.php) and C(conf.local.php) (likewise C(backends.d/) and
+    C(backends.local.php)) after the main file; values set there win. This module edits one file;
+    check the effective configuration separately (the C(mailprivacy.gdpr.horde) role does).
+  - Only the Python standard library is used on the target; PHP is needed only to check a changed file.
+seealso:
+  - name: Horde configuration
+    description: How Horde reads conf.php, conf.d and conf.local.php.
+    link: https://wiki.horde.org/Doc/Dev/HordeConfig
+"""
+
+EXAMPLES = r"""
+- name: Keep successful logins out of Horde's log
+  mailprivacy.gdpr.horde_conf:
+    path: /etc/horde/horde/conf.php
+    settings:
+      log.enabled: true
+      log.priority: WARNING
+      log.type: syslog
+      log.ident: HORDE
+
+- name: Log to the mail facility (a PHP constant, so the list form)
+  mailprivacy.gdpr.horde_conf:
+    path: /etc/horde/horde/conf.php
+    settings:
+      - key: log.name
+        constant: LOG_MAIL
+
+- name: Turn IMAP protocol debugging off for the backend "imap"
+  mailprivacy.gdpr.horde_conf:
+    path: /etc/horde/imp/backends.local.php
+    variable: servers
+    create: true
+    mode: "0644"
+    settings:
+      - key: [imap, debug]
+        value: false
+      - key: [imap, debug_raw]
+        value: false
+
+- name: Remove a setting
+  mailprivacy.gdpr.horde_conf:
+    path: /etc/horde/horde/conf.php
+    state: absent
+    settings:
+      - sql.logqueries
+"""
+
+RETURN = r"""
+changed_keys:
+  description: Dotted key paths whose assignment was (or in check mode would be) added, changed or removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [log.priority, log.name]
+backup_file:
+  description: Name of the backup file.
+  returned: changed and O(backup=true)
+  type: str
+  sample: /etc/horde/horde/conf.php.1234.2025-01-01@10:00:00~
+"""
+
+import os
+import re
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+# --------------------------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------------------------
+
+
+class PhpConstant(object):
+    """A bare PHP constant such as LOG_USER (compared by name)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __eq__(self, other):
+        return isinstance(other, PhpConstant) and other.name == self.name
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(("PhpConstant", self.name))
+
+    def __repr__(self):
+        return "PhpConstant(%r)" % self.name
+
+
+class PhpArray(object):
+    """A PHP array: ordered (key, value) pairs; keys are int or str."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items=None):
+        self.items = list(items or [])
+
+    def get(self, key, default=None):
+        for k, v in self.items:
+            if identical(k, key):
+                return v
+        return default
+
+    def set(self, key, value):
+        for index, (k, dummy) in enumerate(self.items):
+            if identical(k, key):
+                self.items[index] = (k, value)
+                return
+        self.items.append((key, value))
+
+    def copy(self):
+        return PhpArray(list(self.items))
+
+    def __eq__(self, other):
+        return identical(self, other)
+
+    def __ne__(self, other):
+        return not identical(self, other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "PhpArray(%r)" % (self.items,)
+
+
+class _Marker(object):
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+# The value of a key whose value the module cannot work out (computed expression, condition...).
+UNKNOWN = _Marker("UNKNOWN")
+# A key that is not set.
+UNDEFINED = _Marker("UNDEFINED")
+
+_INT_KEY = re.compile(r"^(0|-?[1-9][0-9]*)$")
+_INT64_MAX = 2 ** 63 - 1
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RESERVED_CONSTANTS = ("true", "false", "null")
+
+
+def _type_tag(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, PhpConstant):
+        return "constant"
+    if isinstance(value, PhpArray):
+        return "array"
+    return "other"
+
+
+def identical(a, b):
+    """PHP === for the values this module knows (arrays compare keys, order and values)."""
+    ta, tb = _type_tag(a), _type_tag(b)
+    if ta != tb or ta == "other":
+        return False
+    if ta == "array":
+        if len(a.items) != len(b.items):
+            return False
+        for (ka, va), (kb, vb) in zip(a.items, b.items):
+            if not identical(ka, kb) or not identical(va, vb):
+                return False
+        return True
+    return a == b
+
+
+def normalize_key(key):
+    """An array key as PHP stores it: decimal integer strings become integers."""
+    if isinstance(key, bool):
+        return int(key)
+    if isinstance(key, int):
+        return key
+    if isinstance(key, str):
+        if _INT_KEY.match(key) and abs(int(key)) <= _INT64_MAX:
+            return int(key)
+        return key
+    raise ValueError("array keys must be strings or integers, not %s" % type(key).__name__)
+
+
+def to_php_value(value):
+    """A Python value from the task arguments as this module's PHP value model."""
+    if value is None or isinstance(value, (bool, str, PhpConstant)):
+        return value
+    if isinstance(value, int):
+        if abs(value) > _INT64_MAX:
+            raise ValueError("integer %d does not fit into a PHP integer" % value)
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("NaN and infinite floats cannot be written as PHP literals")
+        return value
+    if isinstance(value, PhpArray):
+        return value
+    if isinstance(value, (list, tuple)):
+        return PhpArray((index, to_php_value(item)) for index, item in enumerate(value))
+    if isinstance(value, dict):
+        result = PhpArray()
+        for key, item in value.items():
+            php_key = normalize_key(key)
+            if result.get(php_key, UNDEFINED) is not UNDEFINED:
+                raise ValueError("duplicate array key %r after PHP key normalisation" % (key,))
+            result.items.append((php_key, to_php_value(item)))
+        return result
+    raise ValueError("values of type %s cannot be written as PHP literals" % type(value).__name__)
+
+
+def php_string(text):
+    """A PHP single-quoted literal for text (every backslash and quote escaped)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def php_literal(value):
+    """PHP source for a value of the model."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        if text in ("inf", "-inf", "nan"):
+            raise ValueError("NaN and infinite floats cannot be written as PHP literals")
+        if "." not in text and "e" not in text and "E" not in text:
+            text += ".0"
+        return text
+    if isinstance(value, str):
+        return php_string(value)
+    if isinstance(value, PhpConstant):
+        return value.name
+    if isinstance(value, PhpArray):
+        sequential = all(identical(k, index) for index, (k, dummy) in enumerate(value.items))
+        parts = []
+        for key, item in value.items:
+            if sequential:
+                parts.append(php_literal(item))
+            else:
+                parts.append("%s => %s" % (php_literal(key), php_literal(item)))
+        return "array(" + ", ".join(parts) + ")"
+    raise ValueError("cannot write %r as a PHP literal" % (value,))
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenizer
+# --------------------------------------------------------------------------------------------
+
+
+class Token(object):
+    __slots__ = ("kind", "text", "start", "end", "line")
+
+    def __init__(self, kind, text, start, end, line):
+        self.kind = kind
+        self.text = text
+        self.start = start
+        self.end = end
+        self.line = line
+
+    def is_op(self, *ops):
+        return self.kind == "op" and self.text in ops
+
+    def is_word(self, *words):
+        return self.kind == "ident" and self.text.lower() in words
+
+    def __repr__(self):
+        return "Token(%s, %r, line %d)" % (self.kind, self.text, self.line)
+
+
+class PhpParseError(Exception):
+    """The file cannot be read with certainty."""
+
+
+_OPS = sorted(
+    [
+        "<<=", ">>=", "**=", "...", "<=>", "===", "!==", "??=", "?->",
+        "++", "--", "->", "=>", "::", "==", "!=", "<>", "<=", ">=", "&&", "||", "??",
+        "+=", "-=", "*=", "/=", ".=", "%=", "&=", "|=", "^=", "<<", ">>", "**", "#[",
+        "+", "-", "*", "/", "%", "=", "<", ">", "!", ".", "(", ")", "[", "]", "{", "}",
+        ",", ";", "?", ":", "&", "|", "^", "~", "@", "\\", "$",
+    ],
+    key=len,
+    reverse=True,
+)
+_NUMBER = re.compile(
+    r"0[xX][0-9a-fA-F]+(?:_[0-9a-fA-F]+)*"
+    r"|0[bB][01]+(?:_[01]+)*"
+    r"|0[oO][0-7]+(?:_[0-7]+)*"
+    r"|(?:[0-9]+(?:_[0-9]+)*)?\.[0-9]+(?:_[0-9]+)*(?:[eE][+-]?[0-9]+(?:_[0-9]+)*)?"
+    r"|[0-9]+(?:_[0-9]+)*\.(?:[0-9]+(?:_[0-9]+)*)?(?:[eE][+-]?[0-9]+(?:_[0-9]+)*)?"
+    r"|[0-9]+(?:_[0-9]+)*[eE][+-]?[0-9]+(?:_[0-9]+)*"
+    r"|[0-9]+(?:_[0-9]+)*"
+)
+_NAME = re.compile(r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*")
+_OPEN_TAG = re.compile(r"<\?php(?=\s|$)|<\?=", re.IGNORECASE)
+_HEREDOC = re.compile(r"<<<[ \t]*(?:([A-Za-z_][A-Za-z0-9_]*)|\"([A-Za-z_][A-Za-z0-9_]*)\"|'([A-Za-z_][A-Za-z0-9_]*)')\r?\n")
+
+
+def tokenize(text):
+    """Split PHP source into tokens; whitespace and comments are tokens too."""
+    tokens = []
+    pos = 0
+    line = 1
+    length = len(text)
+    in_php = False
+
+    def add(kind, start, end):
+        tokens.append(Token(kind, text[start:end], start, end, line))
+        return end
+
+    while pos < length:
+        if not in_php:
+            match = _OPEN_TAG.search(text, pos)
+            if match is None:
+                add("inline", pos, length)
+                break
+            if match.start() > pos:
+                add("inline", pos, match.start())
+                line += text.count("\n", pos, match.start())
+            end = match.end()
+            # The opening tag takes one following newline with it.
+            if text.startswith("\r\n", end):
+                end += 2
+            elif text.startswith("\n", end):
+                end += 1
+            add("open", match.start(), end)
+            line += text.count("\n", match.start(), end)
+            pos = end
+            in_php = True
+            continue
+
+        char = text[pos]
+        start = pos
+        if char in " \t\r\n\f\v":
+            while pos < length and text[pos] in " \t\r\n\f\v":
+                pos += 1
+            add("ws", start, pos)
+            line += text.count("\n", start, pos)
+            continue
+        if text.startswith("?>", pos):
+            end = pos + 2
+            if text.startswith("\r\n", end):
+                end += 2
+            elif text.startswith("\n", end):
+                end += 1
+            add("close", start, end)
+            line += text.count("\n", start, end)
+            pos = end
+            in_php = False
+            continue
+        if char == "#" and not text.startswith("#[", pos) or text.startswith("//", pos):
+            end = pos
+            while end < length and text[end] != "\n" and not text.startswith("?>", end):
+                end += 1
+            add("comment", start, end)
+            pos = end
+            continue
+        if text.startswith("/*", pos):
+            end = text.find("*/", pos + 2)
+            if end < 0:
+                raise PhpParseError("unterminated comment starting on line %d" % line)
+            end += 2
+            add("comment", start, end)
+            line += text.count("\n", start, end)
+            pos = end
+            continue
+        if char == "'":
+            end = pos + 1
+            while True:
+                if end >= length:
+                    raise PhpParseError("unterminated string starting on line %d" % line)
+                if text[end] == "\\":
+                    end += 2
+                    continue
+                if text[end] == "'":
+                    end += 1
+                    break
+                end += 1
+            add("sq", start, end)
+            line += text.count("\n", start, end)
+            pos = end
+            continue
+        if char in "\"`":
+            end = pos + 1
+            while True:
+                if end >= length:
+                    raise PhpParseError("unterminated string starting on line %d" % line)
+                if text[end] == "\\":
+                    end += 2
+                    continue
+                if text[end] == char:
+                    end += 1
+                    break
+                end += 1
+            add("dq" if char == '"' else "backtick", start, end)
+            line += text.count("\n", start, end)
+            pos = end
+            continue
+        if text.startswith("<<<", pos):
+            match = _HEREDOC.match(text, pos)
+            if match is None:
+                raise PhpParseError("cannot read the heredoc on line %d" % line)
+            label = match.group(1) or match.group(2) or match.group(3)
+            closing = re.compile(r"^[ \t]*" + re.escape(label) + r"(?![A-Za-z0-9_\x80-\U0010ffff])", re.MULTILINE)
+            close_match = closing.search(text, match.end())
+            if close_match is None:
+                raise PhpParseError("unterminated heredoc starting on line %d" % line)
+            end = close_match.end()
+            add("heredoc", start, end)
+            line += text.count("\n", start, end)
+            pos = end
+            continue
+        if char == "$":
+            match = _NAME.match(text, pos + 1)
+            if match is not None:
+                add("var", start, match.end())
+                pos = match.end()
+                continue
+        if char.isdigit() or (char == "." and pos + 1 < length and text[pos + 1].isdigit()):
+            match = _NUMBER.match(text, pos)
+            add("num", start, match.end())
+            pos = match.end()
+            continue
+        match = _NAME.match(text, pos)
+        if match is not None:
+            add("ident", start, match.end())
+            pos = match.end()
+            continue
+        for op in _OPS:
+            if text.startswith(op, pos):
+                add("op", start, pos + len(op))
+                pos += len(op)
+                break
+        else:
+            raise PhpParseError("unexpected character %r on line %d" % (char, line))
+    return tokens
+
+
+# --------------------------------------------------------------------------------------------
+# Literal values
+# --------------------------------------------------------------------------------------------
+
+_DQ_ESCAPES = {"n": b"\n", "t": b"\t", "r": b"\r", "v": b"\x0b", "e": b"\x1b", "f": b"\x0c", "\\": b"\\", "$": b"$", '"': b'"'}
+
+
+def decode_single_quoted(literal):
+    body = literal[1:-1]
+    out = []
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and index + 1 < len(body) and body[index + 1] in "\\'":
+            out.append(body[index + 1])
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def decode_double_quoted(literal):
+    """The value of a double-quoted literal, or UNKNOWN when it interpolates variables."""
+    body = literal[1:-1]
+    out = bytearray()
+    index = 0
+    length = len(body)
+    while index < length:
+        char = body[index]
+        if char == "$" and index + 1 < length and (body[index + 1] == "{" or _NAME.match(body, index + 1)):
+            return UNKNOWN
+        if char == "{" and index + 1 < length and body[index + 1] == "$":
+            return UNKNOWN
+        if char != "\\" or index + 1 >= length:
+            out += char.encode("utf-8", "surrogateescape")
+            index += 1
+            continue
+        nxt = body[index + 1]
+        if nxt in _DQ_ESCAPES:
+            out += _DQ_ESCAPES[nxt]
+            index += 2
+            continue
+        match = re.match(r"[0-7]{1,3}", body[index + 1:])
+        if match:
+            out.append(int(match.group(0), 8) & 0xFF)
+            index += 1 + len(match.group(0))
+            continue
+        match = re.match(r"x([0-9A-Fa-f]{1,2})", body[index + 1:])
+        if match:
+            out.append(int(match.group(1), 16))
+            index += 1 + len(match.group(0))
+            continue
+        match = re.match(r"u\{([0-9A-Fa-f]+)\}", body[index + 1:])
+        if match:
+            code = int(match.group(1), 16)
+            if code > 0x10FFFF:
+                return UNKNOWN
+            out += chr(code).encode("utf-8", "surrogatepass")
+            index += 1 + len(match.group(0))
+            continue
+        out += b"\\"
+        index += 1
+    try:
+        return bytes(out).decode("utf-8")
+    except UnicodeDecodeError:
+        return UNKNOWN
+
+
+def number_value(text):
+    """The value of a PHP number literal, or UNKNOWN."""
+    clean = text.replace("_", "")
+    lower = clean.lower()
+    try:
+        if lower.startswith("0x"):
+            value = int(lower[2:], 16)
+        elif lower.startswith("0b"):
+            value = int(lower[2:], 2)
+        elif lower.startswith("0o"):
+            value = int(lower[2:], 8)
+        elif "." in lower or "e" in lower:
+            return float(lower)
+        elif len(lower) > 1 and lower.startswith("0"):
+            if not re.match(r"^[0-7]+$", lower):
+                return UNKNOWN
+            value = int(lower, 8)
+        else:
+            value = int(lower, 10)
+    except ValueError:
+        return UNKNOWN
+    if value > _INT64_MAX:
+        # PHP turns it into a float; do not guess.
+        return UNKNOWN
+    return value
+
+
+class _ValueParser(object):
+    """Reads one literal expression from significant tokens; UNKNOWN for anything else."""
+
+    def __init__(self, tokens):
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self, offset=0):
+        index = self.pos + offset
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def parse_all(self):
+        try:
+            value = self.value()
+        except _NotLiteral:
+            return UNKNOWN
+        if self.pos != len(self.tokens):
+            return UNKNOWN
+        return value
+
+    def value(self):
+        token = self.peek()
+        if token is None:
+            raise _NotLiteral()
+        if token.is_op("-", "+"):
+            nxt = self.peek(1)
+            if nxt is not None and nxt.kind == "num":
+                self.pos += 2
+                number = number_value(nxt.text)
+                if number is UNKNOWN:
+                    raise _NotLiteral()
+                return -number if token.text == "-" else number
+            raise _NotLiteral()
+        if token.kind == "num":
+            self.pos += 1
+            number = number_value(token.text)
+            if number is UNKNOWN:
+                raise _NotLiteral()
+            return number
+        if token.kind == "sq":
+            self.pos += 1
+            return decode_single_quoted(token.text)
+        if token.kind == "dq":
+            self.pos += 1
+            decoded = decode_double_quoted(token.text)
+            if decoded is UNKNOWN:
+                raise _NotLiteral()
+            return decoded
+        if token.is_word("array"):
+            nxt = self.peek(1)
+            if nxt is None or not nxt.is_op("("):
+                raise _NotLiteral()
+            self.pos += 2
+            return self.array_items(")")
+        if token.is_op("["):
+            self.pos += 1
+            return self.array_items("]")
+        if token.kind == "ident":
+            nxt = self.peek(1)
+            if nxt is not None and (nxt.is_op("(", "::", "\\") or nxt.kind in ("ident", "var")):
+                raise _NotLiteral()
+            self.pos += 1
+            lower = token.text.lower()
+            if lower == "true":
+                return True
+            if lower == "false":
+                return False
+            if lower == "null":
+                return None
+            return PhpConstant(token.text)
+        raise _NotLiteral()
+
+    def array_items(self, closer):
+        result = PhpArray()
+        next_index = 0
+        while True:
+            token = self.peek()
+            if token is None:
+                raise _NotLiteral()
+            if token.is_op(closer):
+                self.pos += 1
+                return result
+            if token.is_op("..."):
+                raise _NotLiteral()
+            first = self.value()
+            token = self.peek()
+            if token is not None and token.is_op("=>"):
+                self.pos += 1
+                if _type_tag(first) not in ("int", "string", "bool"):
+                    raise _NotLiteral()
+                key = normalize_key(first)
+                item = self.value()
+            else:
+                key = next_index
+                item = first
+            result.set(key, item)
+            if isinstance(key, int) and key >= next_index:
+                next_index = key + 1
+            token = self.peek()
+            if token is None:
+                raise _NotLiteral()
+            if token.is_op(","):
+                self.pos += 1
+                continue
+            if not token.is_op(closer):
+                raise _NotLiteral()
+
+
+class _NotLiteral(Exception):
+    pass
+
+
+def parse_literal(tokens):
+    """The value of an expression given as significant tokens; UNKNOWN unless it is a plain literal."""
+    return _ValueParser(list(tokens)).parse_all()
+
+
+# --------------------------------------------------------------------------------------------
+# Statements and events
+# --------------------------------------------------------------------------------------------
+
+_BLOCK_KEYWORDS = (
+    "if", "while", "for", "foreach", "switch", "do", "try", "function", "class", "interface",
+    "trait", "enum", "abstract", "final", "readonly", "declare", "namespace",
+)
+_ALT_OPENERS = ("if", "while", "for", "foreach", "switch", "declare")
+_ALT_CLOSERS = ("endif", "endwhile", "endfor", "endforeach", "endswitch", "enddeclare")
+_CONTINUATIONS = ("else", "elseif", "catch", "finally")
+_ASSIGN_OPS = ("=", "+=", "-=", "*=", "/=", ".=", "%=", "&=", "|=", "^=", "<<=", ">>=", "**=", "??=")
+# Constructs that may change any variable: the module cannot follow them.
+_OPAQUE_WORDS = ("include", "include_once", "require", "require_once", "eval", "extract", "parse_str")
+_DEFINITIONS = ("function", "class", "interface", "trait", "enum", "abstract", "final", "readonly")
+_FLOW_WORDS = ("return", "exit", "die", "goto", "__halt_compiler")
+
+
+class Statement(object):
+    """A top-level statement: significant tokens, source span, and what it does to the variable."""
+
+    __slots__ = ("index", "tokens", "start", "end", "terminator", "assignment", "events")
+
+    def __init__(self, index, tokens):
+        self.index = index
+        self.tokens = tokens
+        self.start = tokens[0].start
+        self.end = tokens[-1].end
+        self.terminator = tokens[-1]
+        # (path, value tokens) when the statement is `$var[...literal keys...] = expression;`
+        self.assignment = None
+        # (path or None for "anything", line, floating) for writes the module cannot evaluate;
+        # floating: inside a function or class, so it may run anywhere.
+        self.events = []
+
+
+class PhpFile(object):
+    """A parsed PHP configuration file."""
+
+    def __init__(self, text, variable):
+        self.text = text
+        self.variable = variable
+        self.tokens = tokenize(text)
+        self.statements = []
+        self.flow_lines = []
+        self._split_statements()
+        for statement in self.statements:
+            self._analyse(statement)
+
+    # -- structure ---------------------------------------------------------------------------
+
+    def _split_statements(self):
+        significant = [t for t in self.tokens if t.kind not in ("ws", "comment", "inline", "open")]
+        current = []
+        depth = 0
+        alt_depth = 0
+        block = False
+        opener_keywords = []
+        last_closed = None
+        for index, token in enumerate(significant):
+            nxt = significant[index + 1] if index + 1 < len(significant) else None
+            prev = current[-1] if current else None
+            if not current:
+                block = token.is_word(*_BLOCK_KEYWORDS) or token.is_op("{")
+            current.append(token)
+            if token.kind == "close":
+                if depth or alt_depth:
+                    raise PhpParseError("a PHP closing tag inside a block on line %d is not supported" % token.line)
+                self._finish(current)
+                current = []
+                last_closed = None
+                continue
+            closed = None
+            if token.is_op("(", "[", "{", "#["):
+                keyword = None
+                if token.is_op("(") and prev is not None and prev.kind == "ident":
+                    keyword = prev.text.lower()
+                opener_keywords.append(keyword)
+                depth += 1
+            elif token.is_op(")", "]", "}"):
+                if depth == 0:
+                    raise PhpParseError("unbalanced %r on line %d" % (token.text, token.line))
+                depth -= 1
+                keyword = opener_keywords.pop()
+                if token.is_op(")") and depth == 0:
+                    closed = keyword
+            elif depth == 0 and token.is_op(":") and prev is not None and prev.is_op(")") and last_closed in _ALT_OPENERS:
+                alt_depth += 1
+            elif depth == 0 and token.is_word(*_ALT_CLOSERS):
+                alt_depth -= 1
+                if alt_depth < 0:
+                    raise PhpParseError("unbalanced %s on line %d" % (token.text, token.line))
+            last_closed = closed
+            if depth or alt_depth:
+                continue
+            ends = False
+            if token.is_op(";"):
+                ends = not (block and nxt is not None and nxt.is_word(*_CONTINUATIONS))
+                if ends and block and current[0].is_word("do") and nxt is not None and nxt.is_word("while"):
+                    ends = False
+            elif token.is_op("}") and block:
+                ends = nxt is None or not (
+                    nxt.is_word(*_CONTINUATIONS)
+                    or (nxt.is_word("while") and current[0].is_word("do"))
+                    or nxt.is_op(";", ")", ",", "]", "->", "?->", "::", "(", "[")
+                )
+            if ends:
+                self._finish(current)
+                current = []
+        if depth != 0 or alt_depth != 0:
+            raise PhpParseError("the file ends inside a block or an expression")
+        if current:
+            raise PhpParseError("the last statement (line %d) is not terminated" % current[0].line)
+
+    def _finish(self, tokens):
+        self.statements.append(Statement(len(self.statements), tokens))
+
+    # -- analysis ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _subscripts(tokens, index):
+        """Literal subscripts from tokens[index]: (path, index after them, dynamic?)."""
+        path = []
+        while index < len(tokens) and tokens[index].is_op("["):
+            inner = []
+            depth = 0
+            scan = index + 1
+            while scan < len(tokens):
+                token = tokens[scan]
+                if token.is_op("(", "[", "{", "#["):
+                    depth += 1
+                elif token.is_op(")", "]", "}"):
+                    if depth == 0:
+                        break
+                    depth -= 1
+                inner.append(token)
+                scan += 1
+            if scan >= len(tokens) or not tokens[scan].is_op("]"):
+                return path, index, True
+            if not inner:
+                # $var[] = ... appends under a key nobody knows in advance.
+                return path, scan + 1, True
+            key = parse_literal(inner)
+            if _type_tag(key) not in ("int", "string", "bool"):
+                return path, scan + 1, True
+            path.append(normalize_key(key))
+            index = scan + 1
+        return path, index, False
+
+    def _occurrences(self, tokens):
+        """Mentions of the variable: (index, path, index after the path, dynamic?).
+
+        $GLOBALS['var'][...] counts as the variable; $GLOBALS[<expression>] as any variable
+        (path None).
+        """
+        found = []
+        for index, token in enumerate(tokens):
+            if token.kind != "var":
+                continue
+            if token.text[1:] == self.variable:
+                path, after, dynamic = self._subscripts(tokens, index + 1)
+                found.append((index, path, after, dynamic))
+            elif token.text == "$GLOBALS":
+                path, after, dynamic = self._subscripts(tokens, index + 1)
+                if path[:1] == [self.variable]:
+                    found.append((index, path[1:], after, dynamic))
+                elif not path:
+                    found.append((index, None, after, True))
+        return found
+
+    def _analyse(self, statement):
+        tokens = statement.tokens
+        first = tokens[0]
+        definition = first.is_word(*_DEFINITIONS)
+        floating = definition or any(t.is_word("function", "fn") for t in tokens)
+        if not definition:
+            self.flow_lines.extend(t.line for t in tokens if t.is_word(*_FLOW_WORDS))
+        if first.kind == "var" and first.text[1:] == self.variable:
+            path, after, dynamic = self._subscripts(tokens, 1)
+            if not dynamic and after < len(tokens) - 2 and tokens[after].is_op("=") and tokens[-1].is_op(";"):
+                statement.assignment = (path, tokens[after + 1:-1])
+        for token in tokens:
+            if token.is_word(*_OPAQUE_WORDS) or token.is_op("$"):
+                statement.events.append((None, token.line, floating))
+        for begin, path, after, dynamic in self._occurrences(tokens):
+            if begin == 0 and statement.assignment is not None:
+                continue
+            prev = tokens[begin - 1] if begin > 0 else None
+            nxt = tokens[after] if after < len(tokens) else None
+            write = (
+                dynamic
+                or begin == 0
+                or (prev is not None and prev.is_op("&", "++", "--"))
+                or (nxt is not None and nxt.is_op("++", "--", *_ASSIGN_OPS))
+                or self._inside_group(tokens, begin)
+                or first.is_word(*_BLOCK_KEYWORDS)
+                or first.is_op("{")
+                or first.is_word("unset", "static", "global", "list")
+            )
+            if write:
+                statement.events.append((path, tokens[begin].line, floating))
+
+    @staticmethod
+    def _inside_group(tokens, index):
+        depth = 0
+        for token in tokens[:index]:
+            if token.is_op("(", "[", "{", "#["):
+                depth += 1
+            elif token.is_op(")", "]", "}"):
+                depth -= 1
+        return depth > 0
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def check_flow(self):
+        if self.flow_lines:
+            raise PhpParseError(
+                "the file uses return, exit, die, goto or __halt_compiler (line %d), so the module "
+                "cannot tell which assignments run" % self.flow_lines[0]
+            )
+
+    def events_for(self, key):
+        """Statements that touch the key path, in file order: (statement, kind, payload).
+
+        kind is exact, parent or child (payload: the value tokens), uncertain or floating
+        (payload: the line).
+        """
+        result = []
+        for statement in self.statements:
+            if statement.assignment is not None:
+                path, value_tokens = statement.assignment
+                if path == key:
+                    result.append((statement, "exact", value_tokens))
+                elif key[:len(path)] == path:
+                    result.append((statement, "parent", value_tokens))
+                elif path[:len(key)] == key:
+                    result.append((statement, "child", value_tokens))
+            for path, line, floating in statement.events:
+                if path is None or key[:len(path)] == path or path[:len(key)] == key:
+                    result.append((statement, "floating" if floating else "uncertain", line))
+        return result
+
+    def effective(self, key):
+        """The value PHP ends up with for the key path: a value, UNDEFINED or UNKNOWN."""
+        value = UNDEFINED
+        for statement, kind, payload in self.events_for(key):
+            if kind == "floating":
+                return UNKNOWN
+            if kind == "uncertain":
+                value = UNKNOWN
+                continue
+            path = statement.assignment[0]
+            literal = parse_literal(payload)
+            if kind == "exact":
+                value = literal
+            elif kind == "parent":
+                value = _lookup(literal, key[len(path):])
+            else:
+                value = _assign_below(value, path[len(key):], literal)
+        return value
+
+    # -- positions ---------------------------------------------------------------------------
+
+    def insertion_after(self, statement):
+        """Offset to insert a new line after a statement, or None when that is not safe."""
+        if statement.terminator.kind == "close":
+            return None
+        following = self.statements[statement.index + 1] if statement.index + 1 < len(self.statements) else None
+        if following is not None and following.tokens[0].is_word(*_CONTINUATIONS):
+            return None
+        text = self.text
+        offset = statement.end
+        newline = text.find("\n", offset)
+        rest = text[offset:] if newline < 0 else text[offset:newline]
+        stripped = rest.strip()
+        if "?>" not in rest and (
+            stripped == "" or stripped.startswith("//") or (stripped.startswith("#") and not stripped.startswith("#["))
+        ):
+            return len(text) if newline < 0 else newline + 1
+        return offset
+
+    def marker_offset(self, word):
+        """Start of the line of Horde's CONFIG START/END marker comment, or None."""
+        for token in self.tokens:
+            if token.kind == "comment" and token.text.startswith("/*") and ("CONFIG %s." % word) in token.text:
+                return self.text.rfind("\n", 0, token.start) + 1
+        return None
+
+    def gap_is_safe(self, offset):
+        """True when a statement can be inserted at offset (PHP code, between top-level statements)."""
+        in_php = False
+        for token in self.tokens:
+            if token.start >= offset:
+                break
+            if token.kind == "open":
+                in_php = True
+            elif token.kind == "close" or token.kind == "inline":
+                in_php = False
+            if token.start < offset < token.end and token.kind not in ("ws",):
+                return False
+        if not in_php:
+            return False
+        for statement in self.statements:
+            if statement.start < offset < statement.end:
+                return False
+            if statement.start >= offset:
+                return not statement.tokens[0].is_word(*_CONTINUATIONS)
+        return True
+
+
+def _lookup(value, subpath):
+    """value[a][b]... as PHP reads it: a value, UNDEFINED or UNKNOWN."""
+    for segment in subpath:
+        if value is UNKNOWN or value is UNDEFINED:
+            return value
+        if isinstance(value, PhpArray):
+            value = value.get(segment, UNDEFINED)
+        elif value is None:
+            return UNDEFINED
+        else:
+            return UNKNOWN
+    return value
+
+
+def _assign_below(value, subpath, literal):
+    """PHP's $x[a][b] = literal on a known value; UNKNOWN when PHP would not create arrays."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if value is UNDEFINED or value is None:
+        value = PhpArray()
+    if not isinstance(value, PhpArray):
+        return UNKNOWN
+    value = value.copy()
+    head = subpath[0]
+    if len(subpath) == 1:
+        value.set(head, literal)
+    else:
+        value.set(head, _assign_below(value.get(head, UNDEFINED), subpath[1:], literal))
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Editing
+# --------------------------------------------------------------------------------------------
+
+
+def key_label(key):
+    return ".".join(str(segment) for segment in key)
+
+
+def lhs(variable, key):
+    return "$" + variable + "".join("[%s]" % php_literal(segment) for segment in key)
+
+
+class ConfEditor(object):
+    """Applies settings to the text of a configuration file, one key at a time."""
+
+    def __init__(self, text, variable):
+        self.text = text
+        self.variable = variable
+        self.changed_keys = []
+
+    def _parse(self):
+        php = PhpFile(self.text, self.variable)
+        php.check_flow()
+        return php
+
+    def _ensure_open_tag(self):
+        if not any(t.kind == "open" for t in tokenize(self.text)):
+            if self.text.strip():
+                raise PhpParseError("the file has no <?php opening tag")
+            self.text = "<?php\n"
+
+    def set(self, key, value):
+        """Make the key path hold value; False when it already does."""
+        self._ensure_open_tag()
+        php = self._parse()
+        current = php.effective(key)
+        if current is not UNKNOWN and current is not UNDEFINED and identical(current, value):
+            return False
+        events = php.events_for(key)
+        for statement, kind, payload in events:
+            if kind == "floating":
+                raise PhpParseError(
+                    "%s is changed inside a function, class or closure (line %d), which may run at any "
+                    "time; change it by hand" % (key_label(key), payload)
+                )
+        statement_text = "%s = %s;" % (lhs(self.variable, key), php_literal(value))
+        if events:
+            last, kind, payload = events[-1]
+            if kind == "exact":
+                if parse_literal(payload) is UNKNOWN:
+                    raise PhpParseError(
+                        "%s is set to an expression the module cannot evaluate (line %d); change it by hand"
+                        % (key_label(key), last.tokens[0].line)
+                    )
+                start, end = payload[0].start, payload[-1].end
+                self.text = self.text[:start] + php_literal(value) + self.text[end:]
+                self.changed_keys.append(key_label(key))
+                return True
+            # A parent array, a child key or a statement the module cannot evaluate comes last:
+            # a new assignment right after it decides the value.
+            offset = php.insertion_after(last)
+            if offset is None:
+                raise PhpParseError(
+                    "%s is changed by the statement on line %d and no safe place follows it"
+                    % (key_label(key), last.tokens[0].line)
+                )
+        else:
+            offset = self._place_for_new(php, key)
+        self._insert(offset, statement_text)
+        self.changed_keys.append(key_label(key))
+        return True
+
+    def _place_for_new(self, php, key):
+        """Where a key the file does not touch yet goes: next to its siblings, else before
+        Horde's CONFIG END marker, else after the last statement."""
+        start = php.marker_offset("START")
+        end = php.marker_offset("END")
+        best = None
+        best_len = 0
+        for statement in php.statements:
+            if statement.assignment is None:
+                continue
+            if start is not None and statement.start < start:
+                continue
+            if end is not None and statement.start > end:
+                continue
+            common = 0
+            for a, b in zip(statement.assignment[0], key):
+                if not identical(a, b):
+                    break
+                common += 1
+            if common >= 1 and common >= best_len:
+                best, best_len = statement, common
+        if best is not None:
+            offset = php.insertion_after(best)
+            if offset is not None and php.gap_is_safe(offset):
+                return offset
+        if end is not None and php.gap_is_safe(end):
+            return end
+        for statement in reversed(php.statements):
+            if statement.terminator.kind == "close" and len(statement.tokens) == 1:
+                continue
+            offset = php.insertion_after(statement)
+            if offset is None:
+                raise PhpParseError("no safe place to add %s at the end of the file" % key_label(key))
+            return offset
+        for token in php.tokens:
+            if token.kind == "open":
+                return token.end
+        raise PhpParseError("no PHP code section to add %s to" % key_label(key))
+
+    def _insert(self, offset, statement_text):
+        before = self.text[:offset]
+        prefix = "" if before == "" or before.endswith("\n") else "\n"
+        self.text = before + prefix + statement_text + "\n" + self.text[offset:]
+
+    def remove(self, key):
+        """Remove every assignment of the key path and of keys below it; False when there is none."""
+        php = self._parse()
+        doomed = []
+        for statement, kind, payload in php.events_for(key):
+            if kind in ("exact", "child"):
+                doomed.append(statement)
+            elif kind in ("uncertain", "floating"):
+                raise PhpParseError(
+                    "%s is changed on line %d in a way the module cannot evaluate; remove it by hand"
+                    % (key_label(key), payload)
+                )
+            elif _lookup(parse_literal(payload), key[len(statement.assignment[0]):]) is not UNDEFINED:
+                raise PhpParseError(
+                    "%s is part of the array assigned to %s on line %d; remove it by hand"
+                    % (key_label(key), key_label(statement.assignment[0]), statement.tokens[0].line)
+                )
+        if not doomed:
+            return False
+        for statement in sorted(doomed, key=lambda s: s.start, reverse=True):
+            self._delete_statement(statement)
+        self.changed_keys.append(key_label(key))
+        return True
+
+    def _delete_statement(self, statement):
+        text = self.text
+        line_start = text.rfind("\n", 0, statement.start) + 1
+        line_end = text.find("\n", statement.end)
+        line_end = len(text) if line_end < 0 else line_end + 1
+        if text[line_start:statement.start].strip() == "" and text[statement.end:line_end].strip() == "":
+            self.text = text[:line_start] + text[line_end:]
+        else:
+            self.text = text[:statement.start] + text[statement.end:]
+
+
+# --------------------------------------------------------------------------------------------
+# Diff masking
+# --------------------------------------------------------------------------------------------
+
+_SECRET = re.compile(r"pass|secret|token|credential|private|bindpw|pwd|apikey|api_key|salt", re.IGNORECASE)
+
+
+def mask_secrets(text, variable):
+    """The text with the values of secret-looking keys replaced, for the diff only."""
+    try:
+        php = PhpFile(text, variable)
+    except PhpParseError:
+        return "(the file cannot be shown: the module could not parse it)\n"
+    spans = []
+    for statement in php.statements:
+        tokens = statement.tokens
+        start_index = None
+        for index, token in enumerate(tokens):
+            if token.is_op("=") and start_index is None:
+                start_index = index + 1
+        if start_index is None or start_index >= len(tokens):
+            continue
+        lhs_tokens = tokens[:start_index - 1]
+        rhs_tokens = tokens[start_index:-1] if tokens[-1].is_op(";") else tokens[start_index:]
+        if not rhs_tokens:
+            continue
+        secret = any(t.kind in ("sq", "dq", "ident", "var") and _SECRET.search(t.text) for t in lhs_tokens)
+        if not secret:
+            for index, token in enumerate(rhs_tokens[:-1]):
+                if token.kind in ("sq", "dq") and rhs_tokens[index + 1].is_op("=>") and _SECRET.search(token.text):
+                    secret = True
+                    break
+        if secret:
+            spans.append((rhs_tokens[0].start, rhs_tokens[-1].end))
+    for start, end in reversed(spans):
+        text = text[:start] + "'********'" + text[end:]
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------------------------
+
+
+def parse_key(raw):
+    if isinstance(raw, str):
+        if raw == "" or raw.startswith(".") or raw.endswith(".") or ".." in raw:
+            raise ValueError("invalid key path %r" % raw)
+        segments = raw.split(".")
+    elif isinstance(raw, (list, tuple)) and raw:
+        segments = list(raw)
+    else:
+        raise ValueError("a key path must be a dotted string or a non-empty list, not %r" % (raw,))
+    return [normalize_key(segment) for segment in segments]
+
+
+def parse_settings(raw, state):
+    """[(key path, value)] from the settings option."""
+    result = []
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            result.append((parse_key(key), None if state == "absent" else to_php_value(value)))
+    elif isinstance(raw, list):
+        for item in raw:
+            if state == "absent" and isinstance(item, (str, list)):
+                result.append((parse_key(item), None))
+                continue
+            if not isinstance(item, dict) or "key" not in item:
+                raise ValueError("each item of settings must be a dictionary with key and value or constant")
+            unknown = set(item) - set(["key", "value", "constant"])
+            if unknown:
+                raise ValueError("unknown item options: %s" % ", ".join(sorted(unknown)))
+            key = parse_key(item["key"])
+            if state == "absent":
+                result.append((key, None))
+                continue
+            if "constant" in item and "value" in item:
+                raise ValueError("%s: value and constant are mutually exclusive" % key_label(key))
+            if "constant" in item:
+                name = item["constant"]
+                if not isinstance(name, str) or not _IDENT.match(name) or name.lower() in _RESERVED_CONSTANTS:
+                    raise ValueError("%s: %r is not a PHP constant name" % (key_label(key), name))
+                result.append((key, PhpConstant(name)))
+            elif "value" in item:
+                result.append((key, to_php_value(item["value"])))
+            else:
+                raise ValueError("%s: give value or constant" % key_label(key))
+    else:
+        raise ValueError("settings must be a dictionary or a list")
+    seen = set()
+    for key, dummy in result:
+        label = repr(key)
+        if label in seen:
+            raise ValueError("%s is given twice" % key_label(key))
+        seen.add(label)
+    return result
+
+
+def apply_settings(text, variable, settings, state):
+    """(new text, changed key labels) for the settings; raises PhpParseError when unsure."""
+    editor = ConfEditor(text, variable)
+    for key, value in settings:
+        if state == "present":
+            editor.set(key, value)
+        else:
+            editor.remove(key)
+    if editor.changed_keys:
+        # Read the result back: every setting must now hold with certainty.
+        check = PhpFile(editor.text, variable)
+        for key, value in settings:
+            result = check.effective(key)
+            if state == "present" and (result is UNKNOWN or result is UNDEFINED or not identical(result, value)):
+                raise PhpParseError("%s does not hold after the change (conflicting settings?)" % key_label(key))
+            if state == "absent" and result is not UNDEFINED:
+                raise PhpParseError("%s is still set after the change" % key_label(key))
+    return editor.text, editor.changed_keys
+
+
+# --------------------------------------------------------------------------------------------
+# Module
+# --------------------------------------------------------------------------------------------
+
+_LINT_MESSAGE = re.compile(r"(Parse error|Fatal error|error):\s*(.*?)\s+in\s+.*?\s+on line\s+(\d+)", re.IGNORECASE)
+
+
+def lint_message(output):
+    """php -l output without the file name and quoted source fragments."""
+    match = _LINT_MESSAGE.search(output)
+    if match is None:
+        return "php -l reported an error"
+    message = re.sub(r"\"[^\"]*\"|'[^']*'|`[^`]*`", '"..."', match.group(2))
+    return "%s: %s on line %s" % (match.group(1), message, match.group(3))
+
+
+def php_lint(module, php, path):
+    rc, out, err = module.run_command([php, "-n", "-l", path], environ_update={"LC_ALL": "C"})
+    return rc == 0, lint_message(out + "\n" + err)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True, aliases=["dest"]),
+            settings=dict(type="raw", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            variable=dict(type="str", default="conf"),
+            create=dict(type="bool", default=False),
+            backup=dict(type="bool", default=False),
+            php_path=dict(type="path"),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    path = module.params["path"]
+    variable = module.params["variable"]
+    state = module.params["state"]
+    result = dict(changed=False, changed_keys=[], path=path)
+
+    if not _IDENT.match(variable) or variable in ("GLOBALS", "this"):
+        module.fail_json(msg="variable must be a PHP variable name without $", **result)
+    try:
+        settings = parse_settings(module.params["settings"], state)
+    except ValueError as exc:
+        module.fail_json(msg="invalid settings: %s" % to_native(exc), **result)
+
+    exists = os.path.exists(path)
+    if exists and not os.path.isfile(path):
+        module.fail_json(msg="%s is not a regular file" % path, **result)
+    if not exists and not module.params["create"]:
+        if state == "absent":
+            module.exit_json(**result)
+        module.fail_json(msg="%s does not exist (set create=true to create it)" % path, **result)
+
+    if exists:
+        with open(path, "rb") as handle:
+            original = handle.read().decode("utf-8", "surrogateescape")
+    else:
+        original = ""
+
+    try:
+        new_text, changed_keys = apply_settings(original, variable, settings, state)
+    except PhpParseError as exc:
+        module.fail_json(msg="%s: not changed, the module is not certain of the result: %s" % (path, to_native(exc)), **result)
+    except ValueError as exc:
+        module.fail_json(msg="%s: %s" % (path, to_native(exc)), **result)
+
+    changed = new_text != original or not exists
+    result["changed_keys"] = changed_keys
+    if module._diff:
+        result["diff"] = dict(
+            before_header=path,
+            after_header=path,
+            before=mask_secrets(original, variable) if exists else "",
+            after=mask_secrets(new_text, variable),
+        )
+
+    directory = os.path.dirname(os.path.abspath(path))
+    if changed:
+        php = module.params["php_path"] or module.get_bin_path("php")
+        if not php:
+            module.fail_json(
+                msg="%s: not changed: php was not found, so the new file cannot be checked with php -l" % path,
+                **result
+            )
+        if module.check_mode:
+            handle, candidate = tempfile.mkstemp(prefix="horde_conf.", suffix=".php")
+        else:
+            if not os.path.isdir(directory):
+                module.fail_json(msg="%s: the directory does not exist" % path, **result)
+            handle, candidate = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(new_text.encode("utf-8", "surrogateescape"))
+                out.flush()
+                os.fsync(out.fileno())
+            ok, message = php_lint(module, php, candidate)
+            if not ok:
+                original_ok = True
+                if exists:
+                    original_ok = php_lint(module, php, path)[0]
+                module.fail_json(
+                    msg="%s: not changed: the new file fails php -l (%s)%s"
+                    % (path, message, "" if original_ok else "; the current file fails php -l too"),
+                    **result
+                )
+            if not module.check_mode:
+                if exists and module.params["backup"]:
+                    result["backup_file"] = module.backup_local(path)
+                module.atomic_move(candidate, path, unsafe_writes=False)
+                candidate = None
+        finally:
+            if candidate is not None and os.path.exists(candidate):
+                os.unlink(candidate)
+
+    result["changed"] = changed
+    if os.path.exists(path):
+        # Owner, group and mode when given (in check mode only reported).
+        file_args = module.load_file_common_arguments(module.params, path=path)
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
