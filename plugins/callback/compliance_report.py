@@ -187,9 +187,14 @@ class CallbackModule(CallbackBase):
     def _label(task):
         role = _role_name(task)
         name = task.get_name().strip()
-        if role and not name.startswith(role.split(".")[-1]):
-            return "%s : %s" % (role, name)
-        return name
+        if not role:
+            return name
+        # ansible-core already prefixes the role (FQCN or short name) to a role task's name.
+        for prefix in (role, role.split(".")[-1]):
+            if name.startswith(prefix + " : "):
+                name = name[len(prefix) + 3:]
+                break
+        return "%s : %s" % (role, name)
 
     def v2_playbook_on_start(self, playbook):
         self._playbook = os.path.basename(playbook._file_name)

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from ansible_collections.mailprivacy.gdpr.plugins.callback.compliance_report import (
+    CallbackModule,
     HostRecord,
     build_report,
     render_markdown,
@@ -111,3 +112,29 @@ def test_real_run_check_mode_and_no_payloads(run_playbook):
     assert json.loads((reports / "compliance-latest.json").read_text())["mode"] == "check"
     # the drifted task's output held an address and an IP: the report must hold neither
     assert "alice" not in text and "example.org" not in text and "192.0.2.7" not in text
+
+
+class _FakeRole:
+    def get_name(self, include_role_fqcn=True):
+        return "mailprivacy.gdpr.courier" if include_role_fqcn else "courier"
+
+
+class _FakeTask:
+    def __init__(self, name, role=True):
+        self._name, self._role = name, (_FakeRole() if role else None)
+
+    def get_name(self):
+        return self._name
+
+
+@pytest.mark.parametrize("task_name", [
+    "mailprivacy.gdpr.courier : Set DEBUG_LOGIN",  # what ansible-core 2.19 returns
+    "courier : Set DEBUG_LOGIN",
+    "Set DEBUG_LOGIN",
+])
+def test_label_names_the_role_once(task_name):
+    assert CallbackModule._label(_FakeTask(task_name)) == "mailprivacy.gdpr.courier : Set DEBUG_LOGIN"
+
+
+def test_label_of_a_play_task_is_its_name():
+    assert CallbackModule._label(_FakeTask("Control that drifted", role=False)) == "Control that drifted"
