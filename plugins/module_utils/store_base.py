@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Base classes of the stores: one adapter per place where a data subject's data lives.
+
+Every adapter subclasses :class:`Store` and implements ``available``, ``locate``, ``export``
+and ``erase``; results are :class:`Result` dicts that hold counts, never data. Commands go
+through a :class:`Runner` so unit tests can fake them. Python standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import shutil
+import subprocess
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+
+RESULT_KEYS = ('store', 'available', 'reason', 'found', 'units', 'detail', 'erased', 'files',
+               'manual_steps')
+
+
+class StoreError(Exception):
+    """A store cannot do what was asked. The message holds no personal data."""
+
+
+class Result(dict):
+    """The outcome of one store operation; a plain dict so it serialises into module JSON.
+
+    Keys: store, available, reason, found, units, detail (counts by non-PII category),
+    erased, files (list of {path, sha256, size, kind, count}), manual_steps.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super(Result, self).__init__()
+        self.update({
+            'store': '',
+            'available': True,
+            'reason': '',
+            'found': 0,
+            'units': 'items',
+            'detail': {},
+            'erased': 0,
+            'files': [],
+            'manual_steps': [],
+        })
+        self.update(*args, **kwargs)
+
+    def add(self, category, count=1):
+        """Add ``count`` to ``found`` and to ``detail[category]``."""
+        self['found'] += count
+        self['detail'][category] = self['detail'].get(category, 0) + count
+
+
+def check_options(options, defaults, store_name):
+    """Merge ``options`` over a deep copy of ``defaults``. Unknown keys and values of the
+    wrong type raise StoreError (the message names the option, never its value)."""
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise StoreError('%s: store options must be a dictionary' % store_name)
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise StoreError('%s: unknown store option(s): %s' % (store_name, ', '.join(str(k) for k in unknown)))
+    merged = copy.deepcopy(dict(defaults))
+    for key, value in options.items():
+        default = defaults[key]
+        if value is None:
+            continue
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise StoreError('%s: option %s must be a boolean' % (store_name, key))
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise StoreError('%s: option %s must be an integer' % (store_name, key))
+        elif isinstance(default, (list, tuple)):
+            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+                raise StoreError('%s: option %s must be a list' % (store_name, key))
+            value = list(value)
+        elif isinstance(default, str):
+            if not isinstance(value, str):
+                raise StoreError('%s: option %s must be a string' % (store_name, key))
+        elif isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise StoreError('%s: option %s must be a dictionary' % (store_name, key))
+        merged[key] = copy.deepcopy(value)
+    return merged
+
+
+class Runner(object):
+    """Runs commands without a shell, in the C locale. Unit tests replace it with a fake
+    that has the same methods."""
+
+    def __init__(self, env=None, timeout=None):
+        self.env = dict(os.environ)
+        self.env.update({'LC_ALL': 'C', 'LANG': 'C'})
+        if env:
+            self.env.update(env)
+        self.timeout = timeout
+
+    @staticmethod
+    def _label(argv):
+        # only the program's base name: arguments may hold personal data
+        return os.path.basename(str(argv[0])) if argv else '?'
+
+    def run(self, argv, data=None, check=True):
+        """(rc, stdout, stderr) as bytes. ``check``: a non-zero exit raises StoreError."""
+        try:
+            proc = subprocess.run(list(argv), input=data, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=self.env, timeout=self.timeout,
+                                  stdin=None if data is not None else subprocess.DEVNULL,
+                                  check=False)
+        except OSError:
+            raise StoreError('%s: cannot be run' % self._label(argv))
+        except subprocess.TimeoutExpired:
+            raise StoreError('%s: timed out' % self._label(argv))
+        if check and proc.returncode != 0:
+            raise StoreError('%s failed (exit %d)' % (self._label(argv), proc.returncode))
+        return proc.returncode, proc.stdout, proc.stderr
+
+    @contextlib.contextmanager
+    def stream(self, argv, check=True):
+        """A binary file object reading the command's stdout as it runs (for output too big
+        to hold in memory). On leaving the block the command is waited for; with ``check``
+        a non-zero exit raises StoreError. Leaving early terminates the command."""
+        try:
+            proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    stdin=subprocess.DEVNULL, env=self.env)
+        except OSError:
+            raise StoreError('%s: cannot be run' % self._label(argv))
+        finished = False
+        try:
+            yield proc.stdout
+            finished = True
+        finally:
+            if not finished and proc.poll() is None:
+                proc.terminate()
+            proc.stdout.close()
+            rc = proc.wait()
+        if check and rc != 0:
+            raise StoreError('%s failed (exit %d)' % (self._label(argv), rc))
+
+    def which(self, name):
+        """Absolute path of an executable (``name`` may be absolute), or None."""
+        if not name:
+            return None
+        if os.path.isabs(name):
+            return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+        path = os.environ.get('PATH', '') + ':/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+        return shutil.which(name, path=path)
+
+
+class Store(object):
+    """One place where a subject's data lives. Subclasses set name, units, OPTIONS."""
+
+    name = 'abstract'
+    units = 'items'
+    OPTIONS = {}
+
+    def __init__(self, options=None, runner=None):
+        self.options = check_options(options, self.OPTIONS, self.name)
+        self.runner = runner if runner is not None else Runner()
+
+    def result(self, **kwargs):
+        """A Result with this store's name and units."""
+        res = Result(store=self.name, units=self.units)
+        res.update(kwargs)
+        return res
+
+    def unavailable(self, reason):
+        return self.result(available=False, reason=reason)
+
+    def available(self):
+        """(present on this host?, reason when not)."""
+        return True, ''
+
+    def locate(self, subject):
+        """Read-only counts."""
+        raise NotImplementedError
+
+    def export(self, subject, bundle_dir):
+        """Write the subject's data under bundle_dir/<name>/ (dirs 0700, files 0600)."""
+        raise NotImplementedError
+
+    def erase(self, subject, check_mode):
+        """Remove the subject's data; found = before, erased = removed."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- bundle helpers
+    def bundle_root(self, bundle_dir):
+        """bundle_dir/<name>, created with mode 0700 (refuses symbolic links)."""
+        if os.path.islink(bundle_dir) or not os.path.isdir(bundle_dir):
+            raise StoreError('%s: the bundle directory is missing or a symbolic link' % self.name)
+        return fileutil.safe_mkdir(os.path.join(bundle_dir, self.name), 0o700)
+
+    def write_bundle_file(self, bundle_dir, relpath, chunks, kind, count):
+        """Write a new file bundle_dir/<name>/<relpath> (0600, parents 0700) and return its
+        files[] entry {path (relative to bundle_dir), sha256, size, kind, count}."""
+        root = self.bundle_root(bundle_dir)
+        rel = os.path.normpath(relpath)
+        if rel.startswith('..') or os.path.isabs(rel):
+            raise StoreError('%s: a bundle path escapes the bundle' % self.name)
+        target = os.path.join(root, rel)
+        fileutil.safe_mkdir(os.path.dirname(target), 0o700)
+        digest, size = fileutil.write_new_file(target, chunks, 0o600)
+        return {'path': os.path.relpath(target, bundle_dir), 'sha256': digest, 'size': size,
+                'kind': kind, 'count': count}
