@@ -31,7 +31,7 @@ description:
     sender and recipient addresses; they are never returned. Temporary XML files are private (mode 0600 in
     a 0700 directory) and removed afterwards.
 author:
-  - mailprivacy.gdpr maintainers
+  - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
   check_mode:
     support: full
