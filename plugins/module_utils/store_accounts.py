@@ -1,0 +1,570 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Account-database stores: Courier userdb, qmail ``users/assign`` and vpopmail.
+
+Each is its own Store class. An entry belongs to the subject only when its key is exactly one
+of the subject's logins or an address the subject owns (``Subject.owns_address``): 'joann' is
+not 'ann', 'ann@example.com.evil' is not 'ann@example.com'.
+
+Erasure removes the entries (atomic rewrite, same owner, group and mode, every other line
+byte for byte), rebuilds the compiled database (``makeuserdb``, ``qmail-newu``) and, with
+``remove_home`` (default), the entries' home directories. Before anything changes it refuses
+when a home is shared with an entry that is not the subject's, lies outside ``roots`` or
+passes through a symbolic link. Order: homes, then entries, then the rebuild, so a run killed
+at any point is completed by the next run (a rebuild is also run when the compiled database
+is older than its source).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Store,
+    StoreError,
+)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import (
+    BundleWriter,
+    _is_below,
+    confine,
+    erase_tree,
+    tombstone_path,
+)
+
+DEFAULT_ROOTS = ['/home', '/var/vmail', '/var/mail']
+
+
+def _dec(raw):
+    return raw.decode('utf-8', 'surrogateescape')
+
+
+def _owned(subject, key):
+    """Exact ownership of an account key (login or address)."""
+    if not key:
+        return False
+    try:
+        return bool(subject.owns_login(key))
+    except (ValueError, UnicodeError):
+        return False
+
+
+def _homes_conflict(home, others):
+    """True when ``home`` equals or contains a home in ``others`` (removing it would remove
+    another account's files). A home inside another account's tree (a vpopmail-style domain
+    directory) is not a conflict: only the subject's subdirectory goes."""
+    norm = os.path.normpath(home)
+    for other in others:
+        if not other:
+            continue
+        onorm = os.path.normpath(other)
+        if onorm == norm or _is_below(onorm, norm):
+            return True
+    return False
+
+
+def _check_homes(store, homes, other_homes, roots):
+    """Refuse (StoreError) unless every existing home can be removed safely.
+    Returns the homes (or their tombstones) that exist."""
+    todo = []
+    for home in sorted(set(homes)):
+        if not home:
+            continue
+        if not os.path.isabs(home):
+            raise StoreError('%s: an entry of the subject has a relative home directory; refusing'
+                             % store.name)
+        if _homes_conflict(home, other_homes):
+            raise StoreError('%s: a home directory of the subject is shared with an account that '
+                             'is not the subject\'s; refusing' % store.name)
+        exists = [p for p in (home, tombstone_path(home)) if os.path.lexists(p)]
+        for path in exists:
+            reason = confine(path, roots)
+            if reason:
+                raise StoreError('%s: %s (home directory); refusing' % (store.name, reason))
+            if not os.path.isdir(path) or os.path.islink(path):
+                raise StoreError('%s: a home directory of the subject is not a directory; refusing'
+                                 % store.name)
+        if exists:
+            todo.append(os.path.normpath(home))
+    # a home inside another home of the subject goes with the outer one
+    return [h for h in todo if not any(_is_below(h, o) for o in todo if o != h)]
+
+
+def _count_homes(homes):
+    dirs = sorted(set(os.path.normpath(h) for h in homes if h and os.path.isdir(h)))
+    return len([h for h in dirs if not any(_is_below(h, o) for o in dirs if o != h)])
+
+
+def _stale(compiled, sources):
+    """True when the compiled database is missing or older than one of its sources."""
+    try:
+        cmtime = os.stat(compiled).st_mtime
+    except OSError:
+        return True
+    for src in sources:
+        try:
+            if os.stat(src).st_mtime > cmtime:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+class _FileLock(object):
+    def __init__(self, path):
+        self.path = path
+        self.fd = None
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def _rewrite(path, keep_lines):
+    fileutil.atomic_write(path, keep_lines, like=path)
+
+
+# --------------------------------------------------------------------------------------
+# Courier userdb
+# --------------------------------------------------------------------------------------
+
+class CourierUserdbStore(Store):
+    """Courier authlib userdb: ``/etc/courier/userdb`` (a file, or a directory of files as
+    makeuserdb reads it: recursive, names starting with a dot skipped), then ``makeuserdb``."""
+
+    name = 'courier_userdb'
+    units = 'entries'
+    OPTIONS = {
+        'userdb': '/etc/courier/userdb',
+        'makeuserdb': 'makeuserdb',
+        'remove_home': True,
+        'roots': DEFAULT_ROOTS,
+    }
+
+    def available(self):
+        path = self.options['userdb']
+        if not os.path.exists(path):
+            return False, 'no Courier userdb at the configured path'
+        return True, ''
+
+    def _files(self):
+        path = self.options['userdb']
+        if os.path.islink(path):
+            raise StoreError('courier_userdb: the userdb path is a symbolic link; refusing')
+        if os.path.isdir(path):
+            files = []
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
+                for fname in sorted(filenames):
+                    if not fname.startswith('.'):
+                        files.append(os.path.join(dirpath, fname))
+            return files
+        if os.path.isfile(path):
+            return [path]
+        return []
+
+    @staticmethod
+    def _parse_line(line):
+        """(key, fields dict) for an entry line, None for comments and blank lines."""
+        if line.startswith(b'#') or line in (b'\n', b'') or b'\t' not in line:
+            return None
+        key, _tab, rest = line.rstrip(b'\n').partition(b'\t')
+        fields = {}
+        for item in rest.split(b'|'):
+            name, _eq, value = item.partition(b'=')
+            fields[_dec(name)] = _dec(value)
+        return _dec(key), fields
+
+    def _scan(self, subject):
+        """[(file, lines, [matching line indexes])], homes of the subject, homes of others."""
+        plan = []
+        homes = []
+        others = []
+        for fpath in self._files():
+            with open(fpath, 'rb') as fh:
+                lines = fh.read().splitlines(True)
+            hits = []
+            for idx, line in enumerate(lines):
+                parsed = self._parse_line(line)
+                if not parsed:
+                    continue
+                key, fields = parsed
+                paths = [fields.get('home', ''), fields.get('mail', '')]
+                if _owned(subject, key):
+                    hits.append(idx)
+                    homes.extend(p for p in paths if p)
+                else:
+                    others.extend(p for p in paths if p)
+            plan.append((fpath, lines, hits))
+        return plan, homes, others
+
+    def _entries(self, plan):
+        out = []
+        for _fpath, lines, hits in plan:
+            for idx in hits:
+                key, fields = self._parse_line(lines[idx])
+                shown = {}
+                for name, value in fields.items():
+                    shown[name] = '(not exported: password hash)' if name.endswith('pw') else value
+                out.append({'account': key, 'fields': shown})
+        return out
+
+    def locate(self, subject):
+        plan, homes, _others = self._scan(subject)
+        found = sum(len(h) for _f, _l, h in plan)
+        detail = {'entries': found, 'home_dirs': _count_homes(homes)}
+        return self.result(found=found, detail=detail)
+
+    def export(self, subject, bundle_dir):
+        plan, _homes, _others = self._scan(subject)
+        entries = self._entries(plan)
+        writer = BundleWriter(self, bundle_dir)
+        if entries:
+            writer.write_json(['entries.json'], {'store': self.name, 'entries': entries},
+                              kind='rows', count=len(entries))
+        return self.result(found=len(entries), detail={'entries': len(entries)},
+                           files=writer.files)
+
+    def _erase_plan(self, subject):
+        plan, homes, others = self._scan(subject)
+        found = sum(len(h) for _f, _l, h in plan)
+        todo_homes = []
+        if self.options['remove_home'] and found:
+            todo_homes = _check_homes(self, homes, others, self.options['roots'])
+        detail = {'entries': found, 'home_dirs': len(todo_homes)}
+        sources = [f for f, _l, _h in plan]
+        rebuild = found > 0 or _stale(self.options['userdb'] + '.dat', sources)
+        if rebuild:
+            detail['rebuild'] = 1
+        return plan, found, todo_homes, rebuild, detail
+
+    def erase(self, subject, check_mode):
+        # every refusal happens before anything is written (not even the lock file)
+        plan, found, todo_homes, rebuild, detail = self._erase_plan(subject)
+        if check_mode:
+            return self.result(found=found, detail=detail, erased=found)
+        makeuserdb = self.runner.which(self.options['makeuserdb'])
+        if rebuild and not makeuserdb:
+            raise StoreError('courier_userdb: makeuserdb not found; refusing to edit the userdb')
+        lockdir = os.path.dirname(os.path.normpath(self.options['userdb']))
+        with _FileLock(os.path.join(lockdir, '.lock.userdb')):
+            # the same lock as Courier's userdb command; plan again under it
+            plan, found, todo_homes, rebuild, detail = self._erase_plan(subject)
+            for home in todo_homes:
+                erase_tree(home)
+            for fpath, lines, hits in plan:
+                if hits:
+                    drop = set(hits)
+                    _rewrite(fpath, [line for idx, line in enumerate(lines) if idx not in drop])
+            if rebuild:
+                rc, _out, _err = self.runner.run([makeuserdb], check=False)
+                if rc != 0:
+                    raise StoreError('courier_userdb: makeuserdb failed (exit %d); the entries are '
+                                     'removed from the source, run makeuserdb by hand' % rc)
+        return self.result(found=found, detail=detail, erased=found)
+
+
+# --------------------------------------------------------------------------------------
+# qmail users/assign
+# --------------------------------------------------------------------------------------
+
+class QmailAssignStore(Store):
+    """qmail ``users/assign`` (``=local:user:uid:gid:home:dash:ext:`` and ``+prefix:...`` lines,
+    ended by ``.``), then ``qmail-newu``.
+
+    A line is the subject's when its user field is a login of the subject, or (``=`` lines)
+    its local part is a login, or the local part qmail derives from an address of the subject:
+    the local part itself for a domain in ``control/locals``, ``PREFIX-local`` for a domain
+    mapped to PREFIX in ``control/virtualdomains``. For kind ``domain`` the ``=`` lines of the
+    domain's virtualdomains prefix; the domain's ``+`` wildcard line is left to the
+    administrator (reported as a manual step)."""
+
+    name = 'qmail_assign'
+    units = 'entries'
+    OPTIONS = {
+        'qmail_dir': '/var/qmail',
+        'qmail_newu': '',
+        'remove_home': True,
+        'roots': DEFAULT_ROOTS,
+    }
+
+    def _path(self, *parts):
+        return os.path.join(self.options['qmail_dir'], *parts)
+
+    def _newu(self):
+        return self.options['qmail_newu'] or self._path('bin', 'qmail-newu')
+
+    def available(self):
+        if not os.path.isfile(self._path('users', 'assign')):
+            return False, 'no qmail users/assign file'
+        return True, ''
+
+    def _control_lines(self, name):
+        try:
+            with open(self._path('control', name), 'rb') as fh:
+                return [_dec(line).strip() for line in fh.read().splitlines()]
+        except OSError:
+            return []
+
+    def _locals(self, subject):
+        """Local names qmail derives from the subject's addresses, and the domain prefixes."""
+        locals_ = set(d.lower() for d in self._control_lines('locals') if d)
+        virtual = {}
+        for line in self._control_lines('virtualdomains'):
+            if ':' in line and not line.startswith('#'):
+                dom, _c, prefix = line.partition(':')
+                if dom and '@' not in dom and not dom.startswith('.'):
+                    virtual[dom.lower()] = prefix
+        names = set()
+        prefixes = set()
+        if subject.kind == 'domain':
+            dom = (subject.domain or '').lower()
+            if dom in virtual and virtual[dom]:
+                prefixes.add(virtual[dom] + '-')
+            return names, prefixes
+        for addr in tuple(getattr(subject, 'address_variants', ()) or ()) + tuple(subject.addresses):
+            local, _at, dom = addr.rpartition('@')
+            dom = dom.lower()
+            if dom in virtual and virtual[dom]:
+                names.add(virtual[dom] + '-' + local)
+            elif dom in locals_:
+                names.add(local)
+        return names, prefixes
+
+    @staticmethod
+    def _parse_line(line):
+        text = _dec(line.rstrip(b'\n'))
+        if not text or text[0] not in '=+':
+            return None
+        fields = text[1:].split(':')
+        if len(fields) < 7:
+            return None
+        return text[0], fields
+
+    def _scan(self, subject):
+        path = self._path('users', 'assign')
+        if os.path.islink(path):
+            raise StoreError('qmail_assign: users/assign is a symbolic link; refusing')
+        with open(path, 'rb') as fh:
+            lines = fh.read().splitlines(True)
+        names, prefixes = self._locals(subject)
+        hits = []
+        homes = []
+        others = []
+        wildcard = 0
+        ended = False
+        for idx, line in enumerate(lines):
+            if line.rstrip(b'\n') == b'.':
+                ended = True
+            if ended:
+                continue
+            parsed = self._parse_line(line)
+            if not parsed:
+                continue
+            kind, fields = parsed
+            local, user, home = fields[0], fields[1], fields[4]
+            mine = user in subject.logins
+            if kind == '=':
+                if local in subject.logins or local in names:
+                    mine = True
+                if any(local.startswith(p) and len(local) > len(p) for p in prefixes):
+                    mine = True
+            elif kind == '+' and subject.kind == 'domain' and local in prefixes:
+                wildcard += 1
+                others.append(home)
+                continue
+            if mine:
+                hits.append(idx)
+                homes.append(home)
+            else:
+                others.append(home)
+        return path, lines, hits, homes, others, wildcard
+
+    def _manual(self, wildcard):
+        if not wildcard:
+            return []
+        return ['qmail users/assign: the wildcard (+) line of the customer domain is left in place; '
+                'remove it with the tool that manages the domain (for example vdeldomain) once the '
+                'domain is given up']
+
+    def locate(self, subject):
+        _path, _lines, hits, homes, _others, wildcard = self._scan(subject)
+        detail = {'entries': len(hits), 'home_dirs': _count_homes(homes)}
+        if wildcard:
+            detail['domain_wildcard_lines'] = wildcard
+        return self.result(found=len(hits), detail=detail, manual_steps=self._manual(wildcard))
+
+    def export(self, subject, bundle_dir):
+        _path, lines, hits, _homes, _others, _wildcard = self._scan(subject)
+        rows = []
+        for idx in hits:
+            kind, fields = self._parse_line(lines[idx])
+            rows.append({'type': 'exact' if kind == '=' else 'prefix', 'local': fields[0],
+                         'user': fields[1], 'uid': fields[2], 'gid': fields[3], 'home': fields[4],
+                         'dash': fields[5], 'ext': fields[6]})
+        writer = BundleWriter(self, bundle_dir)
+        if rows:
+            writer.write_json(['entries.json'], {'store': self.name, 'entries': rows},
+                              kind='rows', count=len(rows))
+        return self.result(found=len(rows), detail={'entries': len(rows)}, files=writer.files)
+
+    def erase(self, subject, check_mode):
+        path, lines, hits, homes, others, wildcard = self._scan(subject)
+        todo_homes = []
+        if self.options['remove_home'] and hits:
+            todo_homes = _check_homes(self, homes, others, self.options['roots'])
+        found = len(hits)
+        detail = {'entries': found, 'home_dirs': len(todo_homes)}
+        rebuild = found > 0 or _stale(self._path('users', 'cdb'), [path])
+        if rebuild:
+            detail['rebuild'] = 1
+        manual = self._manual(wildcard)
+        if check_mode:
+            return self.result(found=found, detail=detail, erased=found, manual_steps=manual)
+        newu = self._newu()
+        if rebuild and not (os.path.isfile(newu) and os.access(newu, os.X_OK)):
+            raise StoreError('qmail_assign: qmail-newu not found; refusing to edit users/assign')
+        for home in todo_homes:
+            erase_tree(home)
+        if hits:
+            drop = set(hits)
+            _rewrite(path, [line for idx, line in enumerate(lines) if idx not in drop])
+        if rebuild:
+            rc, _out, _err = self.runner.run([newu], check=False)
+            if rc != 0:
+                raise StoreError('qmail_assign: qmail-newu failed (exit %d); the lines are removed '
+                                 'from users/assign, run qmail-newu by hand' % rc)
+        return self.result(found=found, detail=detail, erased=found, manual_steps=manual)
+
+
+# --------------------------------------------------------------------------------------
+# vpopmail
+# --------------------------------------------------------------------------------------
+
+class VpopmailStore(Store):
+    """vpopmail accounts through ``vuserinfo`` (lookup, export) and ``vdeluser`` (removes the
+    account from its auth backend and deletes its directory under ``domains/``)."""
+
+    name = 'vpopmail'
+    units = 'entries'
+    OPTIONS = {
+        'vpopmail_dir': '/home/vpopmail',
+        'vuserinfo': '',
+        'vdeluser': '',
+    }
+    SECRET_KEYS = ('passwd', 'clear passwd')
+
+    def _bin(self, name):
+        return self.options[name] or os.path.join(self.options['vpopmail_dir'], 'bin', name)
+
+    def _domains_dir(self):
+        return os.path.join(self.options['vpopmail_dir'], 'domains')
+
+    def available(self):
+        tool = self._bin('vuserinfo')
+        if not (os.path.isfile(tool) and os.access(tool, os.X_OK)):
+            return False, 'vpopmail (vuserinfo) not found'
+        return True, ''
+
+    def _users(self, subject):
+        tool = self._bin('vuserinfo')
+        users = []
+        if subject.kind == 'domain':
+            rc, out, _err = self.runner.run([tool, '-n', '-D', subject.domain], check=False)
+            if rc != 0:
+                return users
+            for line in _dec(out).split('\n'):
+                name = line.strip()
+                if not name or name.startswith('---') or '@' in name or ' ' in name:
+                    continue
+                addr = '%s@%s' % (name, subject.domain)
+                if subject.owns_address(addr) and addr not in users:
+                    users.append(addr)
+            return users
+        cands = []
+        for ident in tuple(subject.addresses) + tuple(getattr(subject, 'address_variants', ()) or ()) \
+                + tuple(l for l in subject.logins if '@' in l):
+            if ident.lower() not in cands:
+                cands.append(ident.lower())
+        for cand in cands:
+            rc, out, _err = self.runner.run([tool, '-n', cand], check=False)
+            if rc != 0 or not out.strip():
+                continue
+            name = _dec(out).strip().split('\n')[0].strip()
+            if name.lower() != cand.rpartition('@')[0]:
+                continue
+            if cand not in users:
+                users.append(cand)
+        return users
+
+    def _dir(self, user):
+        rc, out, _err = self.runner.run([self._bin('vuserinfo'), '-d', user], check=False)
+        if rc != 0:
+            raise StoreError('vpopmail: vuserinfo failed (exit %d)' % rc)
+        return _dec(out).strip().split('\n')[0].strip()
+
+    def _info(self, user):
+        rc, out, _err = self.runner.run([self._bin('vuserinfo'), user], check=False)
+        if rc != 0:
+            raise StoreError('vpopmail: vuserinfo failed (exit %d)' % rc)
+        fields = {}
+        last = None
+        for line in _dec(out).split('\n'):
+            if not line.strip():
+                continue
+            if line.startswith((' ', '\t')) and last:
+                fields[last] = (fields[last] + '\n' + line.strip()).strip()
+                continue
+            key, sep, value = line.partition(':')
+            if not sep:
+                continue
+            key = key.strip()
+            last = key
+            fields[key] = '(not exported: password)' if key in self.SECRET_KEYS else value.strip()
+        return fields
+
+    def locate(self, subject):
+        users = self._users(subject)
+        return self.result(found=len(users), detail={'entries': len(users)})
+
+    def export(self, subject, bundle_dir):
+        users = self._users(subject)
+        writer = BundleWriter(self, bundle_dir)
+        rows = [{'account': u, 'fields': self._info(u)} for u in users]
+        if rows:
+            writer.write_json(['entries.json'], {'store': self.name, 'entries': rows},
+                              kind='rows', count=len(rows))
+        return self.result(found=len(rows), detail={'entries': len(rows)}, files=writer.files)
+
+    def erase(self, subject, check_mode):
+        users = self._users(subject)
+        roots = [self._domains_dir()]
+        for user in users:
+            udir = self._dir(user)
+            if udir and os.path.lexists(udir):
+                reason = confine(udir, roots)
+                if reason:
+                    raise StoreError('vpopmail: %s (user directory); refusing' % reason)
+        found = len(users)
+        detail = {'entries': found}
+        if check_mode:
+            return self.result(found=found, detail=detail, erased=found)
+        tool = self._bin('vdeluser')
+        if users and not (os.path.isfile(tool) and os.access(tool, os.X_OK)):
+            raise StoreError('vpopmail: vdeluser not found')
+        erased = 0
+        for user in users:
+            rc, _out, _err = self.runner.run([tool, user], check=False)
+            if rc != 0:
+                raise StoreError('vpopmail: vdeluser failed (exit %d) after %d of %d account(s)'
+                                 % (rc, erased, found))
+            erased += 1
+        return self.result(found=found, detail=detail, erased=erased)

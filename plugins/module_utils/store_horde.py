@@ -1,0 +1,613 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Horde store: the rows of Horde Groupware 5 / IMP 6 SQL tables that belong to the subject.
+
+Horde user ids are the subject's logins and addresses (Horde keys its data by the login name,
+often the full address). A row is the subject's when
+
+* a user column holds one of those ids (``horde_prefs.pref_uid``, ``imp_sentmail.sentmail_who``,
+  ``horde_alarms.alarm_uid``, ``horde_histories.history_who``, ``ingo_*.*_owner``, share owners
+  and share permissions, ActiveSync state, VFS owner, ...), or
+* an owner column of Turba, Kronolith, Nag, Mnemo or Ingo holds the name of a share the
+  subject owns (address books, calendars, task lists, notepads), or
+* it hangs off such a row (``kronolith_events_geo``, IMAP client cache, share groups, content
+  tags), or it is a history entry of an object in one of the subject's shares.
+
+Tables are checked for existence (and their columns) before any query. SQLite through the
+standard ``sqlite3`` module; MySQL/MariaDB through the ``mysql`` client in batch mode, with
+credentials from a client option file (``defaults_file``) or from ``$conf['sql']`` of Horde's
+``conf.php`` (plain quoted literals only), identifiers sent as hex literals on standard input.
+
+Erasure: ``horde-remove-user-data -f USER`` for each id with data (when installed), then every
+row it left behind (``imp_sentmail``, ``horde_histories``, ``horde_alarms``, and anything an
+application failed to remove) in one transaction. Share names are collected before Horde's
+tool runs, because it deletes the shares but writes new history entries for their objects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Store,
+    StoreError,
+)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import (
+    BundleWriter,
+    bytes_to_json,
+)
+
+SHARE_APPS = ('turba', 'kronolith', 'nag', 'mnemo', 'ingo', 'gollem', 'trean')
+
+# table -> columns that hold a Horde user id
+USER_COLUMNS = [
+    ('horde_prefs', 'pref_uid'),
+    ('horde_alarms', 'alarm_uid'),
+    ('horde_histories', 'history_who'),
+    ('imp_sentmail', 'sentmail_who'),
+    ('horde_users', 'user_uid'),
+    ('horde_signups', 'user_name'),
+    ('horde_groups_members', 'user_uid'),
+    ('horde_vfs', 'vfs_owner'),
+    ('horde_muvfs', 'vfs_owner'),
+    ('horde_locks', 'lock_owner'),
+    ('horde_imap_client_data', 'username'),
+    ('horde_activesync_device_users', 'device_user'),
+    ('horde_activesync_state', 'sync_user'),
+    ('horde_activesync_map', 'sync_user'),
+    ('horde_activesync_mailmap', 'sync_user'),
+    ('horde_activesync_cache', 'cache_user'),
+    ('kronolith_storage', 'vfb_owner'),
+    ('rampage_users', 'user_name'),
+]
+for _app in SHARE_APPS:
+    USER_COLUMNS += [
+        ('%s_sharesng' % _app, 'share_owner'),
+        ('%s_sharesng_users' % _app, 'user_uid'),
+        ('%s_shares' % _app, 'share_owner'),
+        ('%s_shares_users' % _app, 'user_uid'),
+    ]
+
+# table -> owner column matched against the ids and the subject's share names of an app
+OWNER_COLUMNS = [
+    ('turba_objects', 'owner_id', 'turba'),
+    ('kronolith_events', 'calendar_id', 'kronolith'),
+    ('nag_tasks', 'task_owner', 'nag'),
+    ('mnemo_memos', 'memo_owner', 'mnemo'),
+    ('ingo_rules', 'rule_owner', 'ingo'),
+    ('ingo_lists', 'list_owner', 'ingo'),
+    ('ingo_forwards', 'forward_owner', 'ingo'),
+    ('ingo_vacations', 'vacation_owner', 'ingo'),
+    ('ingo_spam', 'spam_owner', 'ingo'),
+]
+
+# child table, column, parent table, parent column: rows that hang off the subject's rows
+CHILDREN = [
+    ('kronolith_events_geo', 'event_id', 'kronolith_events', 'event_id'),
+    ('horde_imap_client_message', 'messageid', 'horde_imap_client_data', 'messageid'),
+    ('horde_imap_client_metadata', 'messageid', 'horde_imap_client_data', 'messageid'),
+    ('rampage_tagged', 'user_id', 'rampage_users', 'user_id'),
+    ('rampage_user_tag_stats', 'user_id', 'rampage_users', 'user_id'),
+    ('trean_bookmarks', 'user_id', 'rampage_users', 'user_id'),
+]
+for _app in SHARE_APPS:
+    CHILDREN += [
+        ('%s_sharesng_users' % _app, 'share_id', '%s_sharesng' % _app, 'share_id'),
+        ('%s_sharesng_groups' % _app, 'share_id', '%s_sharesng' % _app, 'share_id'),
+        ('%s_shares_users' % _app, 'share_id', '%s_shares' % _app, 'share_id'),
+        ('%s_shares_groups' % _app, 'share_id', '%s_shares' % _app, 'share_id'),
+    ]
+
+# columns never copied into an export
+SECRET_COLUMNS = {('horde_users', 'user_pass')}
+
+# the tables horde-remove-user-data is known to leave behind (services.md 4.6, checked on
+# php-horde 5.2.23: it also writes new history rows for the objects it deletes)
+LEFT_BEHIND = ('imp_sentmail', 'horde_histories', 'horde_alarms')
+
+_CONF_LINE = re.compile(
+    r"""^\s*\$conf\['sql'\]\['(?P<key>[a-z_]+)'\]\s*=\s*"""
+    r"""(?:'(?P<sq>(?:[^'\\]|\\.)*)'|(?P<num>-?\d+)|(?P<bool>true|false))\s*;\s*(?://.*)?$""")
+
+
+def parse_conf_php(text):
+    """``$conf['sql'][KEY]`` values written as plain single-quoted strings, integers or
+    booleans; anything else (expressions, double quotes, arrays) is ignored."""
+    out = {}
+    for line in text.splitlines():
+        match = _CONF_LINE.match(line)
+        if not match:
+            continue
+        key = match.group('key')
+        if match.group('sq') is not None:
+            out[key] = re.sub(r"\\([\\'])", r'\1', match.group('sq'))
+        elif match.group('num') is not None:
+            out[key] = int(match.group('num'))
+        else:
+            out[key] = match.group('bool') == 'true'
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# conditions
+#   ('in', column, [values])                  exact (byte for byte)
+#   ('in_ci', column, [values])               case-insensitive
+#   ('prefix', column, [prefixes])
+#   ('suffix', column, suffix)
+#   ('sub', column, table, column, [conditions])   column IN (SELECT col FROM table WHERE ...)
+# a list of conditions is OR-ed
+# --------------------------------------------------------------------------------------
+
+def _q(name):
+    if not re.match(r'^[a-z0-9_]+$', name):
+        raise StoreError('horde_sql: invalid identifier')
+    return name
+
+
+class _SqliteBackend(object):
+    def __init__(self, path):
+        self.path = path
+        self.conn = None
+
+    def open(self):
+        if not os.path.isfile(self.path):
+            raise StoreError('horde_sql: the SQLite database does not exist')
+        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        return self
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def tables(self):
+        cur = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return set(r[0] for r in cur.fetchall())
+
+    def columns(self, table):
+        cur = self.conn.execute('PRAGMA table_info("%s")' % _q(table))
+        return [r[1] for r in cur.fetchall()]
+
+    def _render(self, conds, params):
+        parts = []
+        for cond in conds:
+            if cond[0] == 'in':
+                if not cond[2]:
+                    continue
+                parts.append('"%s" IN (%s)' % (_q(cond[1]), ','.join('?' * len(cond[2]))))
+                params.extend(cond[2])
+            elif cond[0] == 'in_ci':
+                if not cond[2]:
+                    continue
+                parts.append('lower("%s") IN (%s)' % (_q(cond[1]), ','.join(['lower(?)'] * len(cond[2]))))
+                params.extend(cond[2])
+            elif cond[0] == 'prefix':
+                for prefix in cond[2]:
+                    parts.append('substr("%s", 1, %d) = ?' % (_q(cond[1]), len(prefix)))
+                    params.append(prefix)
+            elif cond[0] == 'suffix':
+                # domains compare case-insensitively; owns_address() decides afterwards
+                parts.append('lower(substr("%s", %d)) = lower(?)' % (_q(cond[1]), -len(cond[2])))
+                params.append(cond[2])
+            elif cond[0] == 'sub':
+                inner = self._render(cond[4], params)
+                parts.append('"%s" IN (SELECT "%s" FROM "%s" WHERE %s)'
+                             % (_q(cond[1]), _q(cond[3]), _q(cond[2]), inner))
+        return '(' + ' OR '.join(parts) + ')' if parts else '(0)'
+
+    def count(self, table, conds):
+        params = []
+        where = self._render(conds, params)
+        return self.conn.execute('SELECT COUNT(*) FROM "%s" WHERE %s' % (_q(table), where),
+                                 params).fetchone()[0]
+
+    def values(self, table, column, conds):
+        params = []
+        where = self._render(conds, params)
+        cur = self.conn.execute('SELECT DISTINCT "%s" FROM "%s" WHERE %s'
+                                % (_q(column), _q(table), where), params)
+        return [r[0] for r in cur.fetchall() if r[0] is not None]
+
+    def rows(self, table, conds):
+        cols = self.columns(table)
+        params = []
+        where = self._render(conds, params)
+        cur = self.conn.execute('SELECT %s FROM "%s" WHERE %s'
+                                % (', '.join('"%s"' % _q(c) for c in cols), _q(table), where), params)
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def delete(self, batches):
+        """batches: [(table, conds)] in order, all in one transaction."""
+        total = 0
+        self.conn.execute('BEGIN IMMEDIATE')
+        try:
+            for table, conds in batches:
+                params = []
+                where = self._render(conds, params)
+                cur = self.conn.execute('DELETE FROM "%s" WHERE %s' % (_q(table), where), params)
+                total += cur.rowcount
+            self.conn.execute('COMMIT')
+        except Exception:
+            self.conn.execute('ROLLBACK')
+            raise
+        return total
+
+
+def _hex(value):
+    return "X'%s'" % value.encode('utf-8', 'surrogateescape').hex()
+
+
+def _my_quote(value):
+    return '"%s"' % str(value).replace('\\', '\\\\').replace('"', '\\"')
+
+
+class _MysqlBackend(object):
+    def __init__(self, runner, mysql, database, defaults_file, conf):
+        self.runner = runner
+        self.mysql = mysql
+        self.database = database
+        self.defaults_file = defaults_file
+        self.conf = conf
+        self.tmpdir = None
+
+    def open(self):
+        if not self.defaults_file:
+            # credentials from conf.php go into a private client option file, never argv
+            self.tmpdir = tempfile.mkdtemp(prefix='mailprivacy-horde-')
+            path = os.path.join(self.tmpdir, 'client.cnf')
+            lines = ['[client]']
+            for key, opt in (('username', 'user'), ('password', 'password')):
+                if self.conf.get(key) not in (None, ''):
+                    lines.append('%s=%s' % (opt, _my_quote(self.conf[key])))
+            if self.conf.get('protocol') == 'unix' and self.conf.get('socket'):
+                lines.append('socket=%s' % _my_quote(self.conf['socket']))
+            else:
+                if self.conf.get('hostspec'):
+                    lines.append('host=%s' % _my_quote(self.conf['hostspec']))
+                if self.conf.get('port'):
+                    lines.append('port=%d' % int(self.conf['port']))
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w') as fh:
+                fh.write('\n'.join(lines) + '\n')
+            self.defaults_file = path
+        return self
+
+    def close(self):
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+    def _sql(self, sql):
+        argv = [self.mysql, '--defaults-extra-file=%s' % self.defaults_file, '--batch',
+                '--skip-column-names', '--default-character-set=utf8mb4', self.database]
+        rc, out, _err = self.runner.run(argv, data=sql.encode('utf-8'), check=False)
+        if rc != 0:
+            raise StoreError('horde_sql: the mysql client failed (exit %d)' % rc)
+        return [line.split('\t') for line in out.decode('utf-8', 'replace').split('\n') if line != '']
+
+    def tables(self):
+        return set(r[0] for r in self._sql('SHOW TABLES;'))
+
+    def columns(self, table):
+        rows = self._sql("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
+                         "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '%s' ORDER BY ORDINAL_POSITION;"
+                         % _q(table))
+        return [r[0] for r in rows]
+
+    def _render(self, conds):
+        """MySQL/MariaDB compare strings with the column's collation, usually case-insensitive
+        (and a hex literal is no exception in MariaDB): exact matches also compare the bytes."""
+        parts = []
+        for cond in conds:
+            col = _q(cond[1])
+            if cond[0] == 'in':
+                if cond[2]:
+                    values = ','.join(_hex(v) for v in cond[2])
+                    parts.append('(`%s` IN (%s) AND CAST(`%s` AS BINARY) IN (%s))' % (col, values, col, values))
+            elif cond[0] == 'in_ci':
+                if cond[2]:
+                    parts.append('LOWER(`%s`) IN (%s)' % (col, ','.join(
+                        'LOWER(CONVERT(%s USING utf8mb4))' % _hex(v) for v in cond[2])))
+            elif cond[0] == 'prefix':
+                for prefix in cond[2]:
+                    parts.append('LEFT(CAST(`%s` AS BINARY), %d) = %s'
+                                 % (col, len(prefix.encode('utf-8', 'surrogateescape')), _hex(prefix)))
+            elif cond[0] == 'suffix':
+                # domains compare case-insensitively; owns_address() decides afterwards
+                parts.append('LOWER(RIGHT(`%s`, %d)) = LOWER(CONVERT(%s USING utf8mb4))'
+                             % (col, len(cond[2]), _hex(cond[2])))
+            elif cond[0] == 'sub':
+                # MySQL refuses a DELETE whose subquery reads the same table: materialise
+                parts.append('`%s` IN (SELECT x FROM (SELECT `%s` AS x FROM `%s` WHERE %s) AS t)'
+                             % (col, _q(cond[3]), _q(cond[2]), self._render(cond[4])))
+        return '(' + ' OR '.join(parts) + ')' if parts else '(0)'
+
+    def count(self, table, conds):
+        rows = self._sql('SELECT COUNT(*) FROM `%s` WHERE %s;' % (_q(table), self._render(conds)))
+        return int(rows[0][0]) if rows else 0
+
+    def values(self, table, column, conds):
+        rows = self._sql('SELECT DISTINCT HEX(CAST(`%s` AS BINARY)) FROM `%s` WHERE %s;'
+                         % (_q(column), _q(table), self._render(conds)))
+        return [bytes.fromhex(r[0]).decode('utf-8', 'surrogateescape') for r in rows
+                if r and r[0] != 'NULL']
+
+    def rows(self, table, conds):
+        cols = self.columns(table)
+        # HEX() of a number is the number in base 16: cast every value to its bytes first
+        sel = ', '.join('HEX(CAST(`%s` AS BINARY))' % _q(c) for c in cols)
+        out = []
+        for row in self._sql('SELECT %s FROM `%s` WHERE %s;' % (sel, _q(table), self._render(conds))):
+            values = [None if v == 'NULL' else bytes.fromhex(v) for v in row]
+            out.append(dict(zip(cols, values)))
+        return out
+
+    def delete(self, batches):
+        stmts = ['SET autocommit = 0;', 'START TRANSACTION;']
+        for table, conds in batches:
+            stmts.append('DELETE FROM `%s` WHERE %s;' % (_q(table), self._render(conds)))
+        stmts.append('COMMIT;')
+        # the client stops at the first error and the transaction is rolled back on disconnect
+        self._sql('\n'.join(stmts))
+        return None
+
+
+class HordeSqlStore(Store):
+    """Horde Groupware / IMP SQL tables (SQLite or MySQL/MariaDB)."""
+
+    name = 'horde_sql'
+    units = 'rows'
+    OPTIONS = {
+        'conf_php': '/etc/horde/horde/conf.php',
+        'driver': 'auto',
+        'database': '',
+        'defaults_file': '',
+        'mysql': 'mysql',
+        'remove_user_data': '/usr/bin/horde-remove-user-data',
+    }
+
+    def __init__(self, options=None, runner=None):
+        super(HordeSqlStore, self).__init__(options, runner)
+        if self.options['driver'] not in ('auto', 'sqlite', 'mysql'):
+            raise StoreError('horde_sql: option driver must be auto, sqlite or mysql')
+
+    # ---------------------------------------------------------------- connection
+
+    def _conf(self):
+        path = self.options['conf_php']
+        if not path or not os.path.isfile(path):
+            return {}
+        try:
+            with open(path, 'r', encoding='utf-8', errors='replace') as fh:
+                return parse_conf_php(fh.read())
+        except OSError:
+            return {}
+
+    def _settings(self):
+        """(driver, database, conf) or raise StoreError with the reason."""
+        conf = self._conf()
+        driver = self.options['driver']
+        if driver == 'auto':
+            phptype = str(conf.get('phptype', '')).lower()
+            if phptype.startswith('sqlite'):
+                driver = 'sqlite'
+            elif phptype in ('mysql', 'mysqli', 'pdo_mysql'):
+                driver = 'mysql'
+            elif phptype:
+                raise StoreError('horde_sql: Horde uses a database type this store does not support')
+            elif self.options['defaults_file']:
+                driver = 'mysql'
+            else:
+                raise StoreError('horde_sql: no Horde SQL configuration found')
+        database = self.options['database'] or str(conf.get('database', ''))
+        if not database:
+            raise StoreError('horde_sql: the Horde database is not configured')
+        return driver, database, conf
+
+    def _backend(self):
+        driver, database, conf = self._settings()
+        if driver == 'sqlite':
+            return _SqliteBackend(database).open()
+        mysql = self.runner.which(self.options['mysql'])
+        if not mysql:
+            raise StoreError('horde_sql: the mysql client is not installed')
+        return _MysqlBackend(self.runner, mysql, database, self.options['defaults_file'], conf).open()
+
+    def available(self):
+        try:
+            driver, database, _conf = self._settings()
+        except StoreError as exc:
+            return False, str(exc).replace('horde_sql: ', '')
+        if driver == 'sqlite' and not os.path.isfile(database):
+            return False, 'the Horde SQLite database does not exist'
+        if driver == 'mysql' and not self.runner.which(self.options['mysql']):
+            return False, 'the mysql client is not installed'
+        return True, ''
+
+    # ---------------------------------------------------------------- planning
+
+    def _ids(self, subject, db, tables):
+        """Horde user ids of the subject."""
+        if subject.kind == 'domain':
+            ids = set()
+            domains = set(subject.domain_variants)
+            for table, column in USER_COLUMNS:
+                if table not in tables or column not in db.columns(table):
+                    continue
+                for dom in domains:
+                    for value in db.values(table, column, [('suffix', column, '@' + dom)]):
+                        if subject.owns_address(value):
+                            ids.add(value)
+            return sorted(ids)
+        ids = []
+        for ident in tuple(subject.logins) + tuple(subject.addresses) + \
+                tuple(getattr(subject, 'address_variants', ()) or ()):
+            if ident not in ids:
+                ids.append(ident)
+        return ids
+
+    def _plan(self, subject, db):
+        """[(table, conds)] ordered children first, and the ids that have data."""
+        tables = db.tables()
+        cols = {}
+
+        def has(table, column):
+            if table not in tables:
+                return False
+            if table not in cols:
+                cols[table] = set(db.columns(table))
+            return column in cols[table]
+
+        ids = self._ids(subject, db, tables)
+        conds = {}
+
+        def add(table, cond):
+            conds.setdefault(table, []).append(cond)
+
+        if not ids:
+            return [], []
+        for table, column in USER_COLUMNS:
+            if has(table, column):
+                add(table, ('in', column, list(ids)))
+        shares = {}
+        for app in SHARE_APPS:
+            names = set()
+            for stable in ('%s_sharesng' % app, '%s_shares' % app):
+                if has(stable, 'share_owner') and has(stable, 'share_name'):
+                    names.update(db.values(stable, 'share_name', [('in', 'share_owner', list(ids))]))
+            shares[app] = sorted(names)
+        for table, column, app in OWNER_COLUMNS:
+            if has(table, column):
+                add(table, ('in', column, sorted(set(ids) | set(shares.get(app, [])))))
+        if has('horde_histories', 'object_uid'):
+            prefixes = []
+            for app in ('turba', 'kronolith', 'nag', 'mnemo'):
+                for owner in sorted(set(shares.get(app, [])) | set(ids)):
+                    prefixes.append('%s:%s:' % (app, owner))
+            add('horde_histories', ('prefix', 'object_uid', prefixes))
+        for child, ccol, parent, pcol in CHILDREN:
+            if has(child, ccol) and has(parent, pcol) and parent in conds:
+                add(child, ('sub', ccol, parent, pcol, list(conds[parent])))
+        parents = set(p for _c, _cc, p, _pc in CHILDREN)
+        order = sorted(conds, key=lambda t: (t in parents, t))     # children before parents
+        return [(t, conds[t]) for t in order], ids
+
+    def _count(self, db, plan):
+        found = 0
+        detail = {}
+        for table, conds in plan:
+            n = db.count(table, conds)
+            if n:
+                detail[table] = n
+                found += n
+        return found, detail
+
+    # ---------------------------------------------------------------- operations
+
+    def locate(self, subject):
+        db = self._backend()
+        try:
+            plan, _ids = self._plan(subject, db)
+            found, detail = self._count(db, plan)
+        finally:
+            db.close()
+        return self.result(found=found, detail=detail)
+
+    def export(self, subject, bundle_dir):
+        db = self._backend()
+        writer = BundleWriter(self, bundle_dir)
+        found = 0
+        detail = {}
+        try:
+            plan, _ids = self._plan(subject, db)
+            for table, conds in plan:
+                rows = db.rows(table, conds)
+                if not rows:
+                    continue
+                out = []
+                for row in rows:
+                    item = {}
+                    for col, value in row.items():
+                        if (table, col) in SECRET_COLUMNS:
+                            item[col] = '(not exported: password hash)'
+                        else:
+                            item[col] = bytes_to_json(value)
+                    out.append(item)
+                writer.write_json(['%s.json' % table], {'store': self.name, 'table': table, 'rows': out},
+                                  kind='rows', count=len(out))
+                detail[table] = len(out)
+                found += len(out)
+        finally:
+            db.close()
+        return self.result(found=found, detail=detail, files=writer.files)
+
+    def erase(self, subject, check_mode):
+        db = self._backend()
+        manual = []
+        try:
+            plan, ids = self._plan(subject, db)     # share names frozen here
+            found, detail = self._count(db, plan)
+            if check_mode or not found:
+                return self.result(found=found, detail=detail, erased=found if check_mode else 0)
+            tool = self.options['remove_user_data']
+            with_data = [i for i in ids if self._has_data(db, plan, i)]
+            if not (tool and os.path.isfile(tool) and os.access(tool, os.X_OK)):
+                detail['remove_user_data_missing'] = 1
+            elif self._case_variants(db, with_data):
+                # Horde's tool deletes with the database's collation: on a case-insensitive
+                # MySQL it would also remove user ids that differ from the subject's in case only
+                detail['remove_user_data_skipped'] = 1
+                manual.append('Horde: the database holds user ids that differ from the subject\'s '
+                              'only in letter case; horde-remove-user-data was not run (it would '
+                              'remove those too) and the subject\'s rows were deleted directly. '
+                              'Check Horde\'s VFS and caches.')
+            else:
+                for uid in with_data:
+                    rc, _out, _err = self.runner.run([tool, '-f', uid], check=False)
+                    if rc != 0:
+                        detail['remove_user_data_failed'] = detail.get('remove_user_data_failed', 0) + 1
+                if detail.get('remove_user_data_failed'):
+                    manual.append('Horde: horde-remove-user-data reported errors for the subject; the '
+                                  'remaining rows were deleted directly. Check Horde\'s VFS and caches '
+                                  'and the application logs.')
+                # reconnect: Horde's tool changed the database under this connection
+                db.close()
+                db = self._backend()
+            db.delete(list(plan))
+            after, _after_detail = self._count(db, plan)
+        finally:
+            db.close()
+        detail['remaining'] = after
+        return self.result(found=found, detail=detail, erased=max(found - after, 0),
+                           manual_steps=manual)
+
+    @staticmethod
+    def _case_variants(db, ids):
+        """True when a user column holds an id equal to one of ``ids`` but for letter case."""
+        if not ids:
+            return False
+        tables = db.tables()
+        for table, column in USER_COLUMNS:
+            if table not in tables or column not in db.columns(table):
+                continue
+            if db.count(table, [('in_ci', column, list(ids))]) > db.count(table, [('in', column, list(ids))]):
+                return True
+        return False
+
+    @staticmethod
+    def _has_data(db, plan, uid):
+        for table, column in USER_COLUMNS:
+            for ptable, conds in plan:
+                if ptable == table and db.count(table, [('in', column, [uid])]):
+                    return True
+        for table, column, _app in OWNER_COLUMNS:
+            for ptable, _conds in plan:
+                if ptable == table and db.count(table, [('in', column, [uid])]):
+                    return True
+        return False

@@ -1,0 +1,423 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests of the account stores: Courier userdb, qmail users/assign, vpopmail."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_accounts import (
+    CourierUserdbStore,
+    QmailAssignStore,
+    VpopmailStore,
+)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
+
+
+def snapshot(top):
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(str(top)):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, str(top))
+            if os.path.islink(path) or os.path.isdir(path):
+                out[rel] = 'dir'
+            else:
+                with open(path, 'rb') as fh:
+                    out[rel] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+class FakeRunner(object):
+    """Records commands; ``tools`` maps a program name to a callable(argv) -> (rc, out, err)."""
+
+    def __init__(self, tools=None):
+        self.tools = tools or {}
+        self.calls = []
+
+    def which(self, name):
+        base = os.path.basename(name)
+        return '/usr/sbin/' + base if base in self.tools else None
+
+    def run(self, argv, data=None, check=True):
+        self.calls.append(list(argv))
+        return self.tools[os.path.basename(argv[0])](argv)
+
+
+def write(path, data, mode=0o644):
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    with open(str(path), 'wb') as fh:
+        fh.write(data)
+    os.chmod(str(path), mode)
+
+
+def home(path):
+    os.makedirs(os.path.join(str(path), 'Maildir', 'cur'), exist_ok=True)
+    write(os.path.join(str(path), 'Maildir', 'cur', '1:2,S'), b'Subject: x\n\nbody\n')
+
+
+# --------------------------------------------------------------------------------- userdb
+
+USERDB = (
+    b'# local accounts\n'
+    b'ann@example.org\tmail=HOME/ann/Maildir|gid=5000|uid=5000|home=HOME/ann|systempw=$1$abc$def\n'
+    b'bob@example.org\thome=HOME/bob|uid=5000|gid=5000|systempw=$1$bob$x\n'
+    b'joann@example.org\thome=HOME/joann|uid=5000|gid=5000\n'
+    b'ann@example.org.evil\thome=HOME/evil-ann|uid=5000|gid=5000\n'
+    b'\n'
+)
+
+
+@pytest.fixture
+def courier(tmp_path):
+    homes = tmp_path / 'vmail'
+    for user in ('ann', 'bob', 'joann', 'evil-ann'):
+        home(homes / user)
+    etc = tmp_path / 'etc' / 'courier'
+    write(etc / 'userdb', USERDB.replace(b'HOME', str(homes).encode()), 0o600)
+    write(etc / 'userdb.dat', b'compiled', 0o644)
+    os.utime(str(etc / 'userdb'), (1000000000, 1000000000))
+    return tmp_path
+
+
+def userdb_store(tmp, runner, **opts):
+    options = {'userdb': str(tmp / 'etc' / 'courier' / 'userdb'), 'roots': [str(tmp / 'vmail')]}
+    options.update(opts)
+    return CourierUserdbStore(options, runner)
+
+
+def makeuserdb_runner(rc=0):
+    return FakeRunner({'makeuserdb': lambda argv: (rc, b'', b'')})
+
+
+ANN = dict(addresses=['ann@example.org'])
+
+
+def test_userdb_locate_is_exact(courier):
+    st = userdb_store(courier, makeuserdb_runner())
+    res = st.locate(Subject.from_params(**ANN))
+    assert res['found'] == 1 and res['units'] == 'entries'
+    assert res['detail'] == {'entries': 1, 'home_dirs': 1}
+    assert st.locate(Subject.from_params(addresses=['nn@example.org']))['found'] == 0
+    assert st.locate(Subject.from_params(addresses=['ann@example.com']))['found'] == 0
+    assert 'ann@' not in json.dumps(res) and 'example' not in json.dumps(res)
+
+
+def test_userdb_export_hides_password_hashes(courier, tmp_path):
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = userdb_store(courier, makeuserdb_runner()).export(Subject.from_params(**ANN), str(bundle))
+    assert res['found'] == 1
+    (entry,) = res['files']
+    assert entry['path'] == 'courier_userdb/entries.json'
+    data = (bundle / entry['path']).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == entry['sha256']
+    assert stat.S_IMODE(os.stat(str(bundle / entry['path'])).st_mode) == 0o600
+    doc = json.loads(data)
+    assert doc['entries'][0]['account'] == 'ann@example.org'
+    assert doc['entries'][0]['fields']['uid'] == '5000'
+    assert '$1$abc' not in data.decode()
+
+
+def test_userdb_erase_check_mode_touches_nothing(courier):
+    before = snapshot(courier)
+    runner = makeuserdb_runner()
+    res = userdb_store(courier, runner).erase(Subject.from_params(**ANN), check_mode=True)
+    assert res['found'] == 1 and res['erased'] == 1 and res['detail']['home_dirs'] == 1
+    assert runner.calls == []
+    assert snapshot(courier) == before
+
+
+def test_userdb_erase_removes_entry_and_home_only(courier):
+    path = courier / 'etc' / 'courier' / 'userdb'
+    old = path.read_bytes()
+    before = snapshot(courier / 'vmail')
+    runner = makeuserdb_runner()
+    res = userdb_store(courier, runner).erase(Subject.from_params(**ANN), check_mode=False)
+    assert res['found'] == 1 and res['erased'] == 1
+    assert runner.calls == [['/usr/sbin/makeuserdb']]
+    new = path.read_bytes()
+    assert new == b''.join(l for l in old.splitlines(True) if not l.startswith(b'ann@example.org\t'))
+    assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
+    after = snapshot(courier / 'vmail')
+    assert after == dict((k, v) for k, v in before.items() if not k.startswith('ann'))
+    # second run: nothing left, the compiled db is fresh, nothing runs
+    runner2 = makeuserdb_runner()
+    os.utime(str(courier / 'etc' / 'courier' / 'userdb.dat'), None)
+    res = userdb_store(courier, runner2).erase(Subject.from_params(**ANN), check_mode=False)
+    assert res['found'] == 0 and runner2.calls == []
+
+
+def test_userdb_stale_compiled_db_is_rebuilt(courier):
+    # killed after the source was rewritten but before makeuserdb: the next run rebuilds
+    dat = courier / 'etc' / 'courier' / 'userdb.dat'
+    os.utime(str(dat), (900000000, 900000000))
+    runner = makeuserdb_runner()
+    res = userdb_store(courier, runner).erase(Subject.from_params(addresses=['nobody@example.org']),
+                                              check_mode=False)
+    assert res['found'] == 0 and runner.calls == [['/usr/sbin/makeuserdb']]
+
+
+def test_userdb_shared_home_is_refused(courier):
+    path = courier / 'etc' / 'courier' / 'userdb'
+    data = path.read_bytes() + b'ann-alias@example.org\thome=' + str(courier / 'vmail' / 'ann').encode() + b'\n'
+    write(path, data, 0o600)
+    before = snapshot(courier)
+    with pytest.raises(StoreError) as exc:
+        userdb_store(courier, makeuserdb_runner()).erase(Subject.from_params(**ANN), check_mode=False)
+    assert 'shared' in str(exc.value) and 'ann@' not in str(exc.value) and 'example' not in str(exc.value)
+    assert snapshot(courier) == before
+    # without home removal the entry alone can go
+    res = userdb_store(courier, makeuserdb_runner(), remove_home=False).erase(
+        Subject.from_params(**ANN), check_mode=False)
+    assert res['erased'] == 1 and os.path.isdir(str(courier / 'vmail' / 'ann'))
+
+
+def test_userdb_home_outside_roots_is_refused(courier):
+    before = snapshot(courier)
+    with pytest.raises(StoreError) as exc:
+        userdb_store(courier, makeuserdb_runner(), roots=[str(courier / 'elsewhere')]).erase(
+            Subject.from_params(**ANN), check_mode=False)
+    assert 'outside the configured roots' in str(exc.value)
+    assert snapshot(courier) == before
+
+
+def test_userdb_symlinked_home_is_refused(courier):
+    ann = courier / 'vmail' / 'ann'
+    os.rename(str(ann), str(courier / 'vmail' / 'ann-real'))
+    os.symlink(str(courier / 'vmail' / 'bob'), str(ann))
+    before = snapshot(courier)
+    with pytest.raises(StoreError) as exc:
+        userdb_store(courier, makeuserdb_runner()).erase(Subject.from_params(**ANN), check_mode=False)
+    assert 'symbolic link' in str(exc.value)
+    assert snapshot(courier) == before
+
+
+def test_userdb_directory_form(courier):
+    etc = courier / 'etc' / 'courier'
+    data = (etc / 'userdb').read_bytes()
+    os.unlink(str(etc / 'userdb'))
+    lines = data.splitlines(True)
+    write(etc / 'userdb' / 'a', b''.join(lines[:2]), 0o600)
+    write(etc / 'userdb' / 'sub' / 'b', b''.join(lines[2:]), 0o600)
+    write(etc / 'userdb' / '.hidden', lines[1], 0o600)          # makeuserdb skips dot files
+    res = userdb_store(courier, makeuserdb_runner(), remove_home=False).erase(
+        Subject.from_params(**ANN), check_mode=False)
+    assert res['erased'] == 1
+    assert (etc / 'userdb' / 'a').read_bytes() == lines[0]
+    assert (etc / 'userdb' / 'sub' / 'b').read_bytes() == b''.join(lines[2:])
+    assert (etc / 'userdb' / '.hidden').read_bytes() == lines[1]
+
+
+def test_userdb_makeuserdb_failure_is_reported(courier):
+    with pytest.raises(StoreError) as exc:
+        userdb_store(courier, makeuserdb_runner(rc=1), remove_home=False).erase(
+            Subject.from_params(**ANN), check_mode=False)
+    assert 'makeuserdb failed' in str(exc.value)
+
+
+def test_userdb_domain_kind(courier):
+    res = userdb_store(courier, makeuserdb_runner()).locate(Subject.from_params(domain='example.org'))
+    assert res['found'] == 3
+
+
+# --------------------------------------------------------------------------------- qmail
+
+ASSIGN = (
+    b'=ann:ann:1001:1001:HOME/ann:::\n'
+    b'+ann-:ann:1001:1001:HOME/ann:-::\n'
+    b'=joann:joann:1002:1002:HOME/joann:::\n'
+    b'=bob:bob:1003:1003:HOME/bob:::\n'
+    b'=example.com-carol:vpopmail:89:89:HOME/vdom/carol:::\n'
+    b'+example.com-:example.com:89:89:HOME/vdom:-::\n'
+    b'.\n'
+    b'=ann:after-the-end:1:1:/:::\n'
+)
+
+
+@pytest.fixture
+def qmail(tmp_path):
+    homes = tmp_path / 'home'
+    for user in ('ann', 'joann', 'bob', 'vdom/carol'):
+        home(homes / user)
+    q = tmp_path / 'qmail'
+    write(q / 'users' / 'assign', ASSIGN.replace(b'HOME', str(homes).encode()), 0o644)
+    write(q / 'users' / 'cdb', b'cdb')
+    write(q / 'control' / 'locals', b'example.org\nlocalhost\n')
+    write(q / 'control' / 'virtualdomains', b'example.com:example.com\n')
+    os.utime(str(q / 'users' / 'assign'), (1000000000, 1000000000))
+    write(q / 'bin' / 'qmail-newu', b'#!/bin/sh\n', 0o755)
+    return tmp_path
+
+
+def qmail_store(tmp, runner, **opts):
+    options = {'qmail_dir': str(tmp / 'qmail'), 'roots': [str(tmp / 'home')]}
+    options.update(opts)
+    return QmailAssignStore(options, runner)
+
+
+def newu_runner(rc=0):
+    return FakeRunner({'qmail-newu': lambda argv: (rc, b'', b'')})
+
+
+def test_qmail_locate_by_login_and_by_local_address(qmail):
+    st = qmail_store(qmail, newu_runner())
+    assert st.locate(Subject.from_params(logins=['ann']))['found'] == 2
+    assert st.locate(Subject.from_params(addresses=['ann@example.org']))['found'] == 1
+    assert st.locate(Subject.from_params(addresses=['ann@example.net']))['found'] == 0
+    assert st.locate(Subject.from_params(addresses=['carol@example.com']))['found'] == 1
+    assert st.locate(Subject.from_params(logins=['an']))['found'] == 0
+
+
+def test_qmail_erase_check_mode_touches_nothing(qmail):
+    before = snapshot(qmail)
+    runner = newu_runner()
+    res = qmail_store(qmail, runner).erase(Subject.from_params(logins=['ann']), check_mode=True)
+    assert res['found'] == 2 and res['erased'] == 2
+    assert runner.calls == [] and snapshot(qmail) == before
+
+
+def test_qmail_erase_removes_lines_and_home_keeps_the_rest(qmail):
+    path = qmail / 'qmail' / 'users' / 'assign'
+    old_lines = path.read_bytes().splitlines(True)
+    st_before = os.stat(str(path))
+    homes_before = snapshot(qmail / 'home')
+    runner = newu_runner()
+    res = qmail_store(qmail, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert res['erased'] == 2
+    assert runner.calls == [[str(qmail / 'qmail' / 'bin' / 'qmail-newu')]]
+    assert path.read_bytes().splitlines(True) == old_lines[2:]       # line after '.' kept too
+    st_after = os.stat(str(path))
+    assert stat.S_IMODE(st_after.st_mode) == stat.S_IMODE(st_before.st_mode)
+    assert snapshot(qmail / 'home') == dict((k, v) for k, v in homes_before.items()
+                                            if not k.startswith('ann'))
+
+
+def test_qmail_shared_home_is_refused(qmail):
+    path = qmail / 'qmail' / 'users' / 'assign'
+    data = path.read_bytes().replace(b'=bob:bob:1003:1003:' + str(qmail / 'home' / 'bob').encode(),
+                                     b'=bob:bob:1003:1003:' + str(qmail / 'home' / 'ann').encode())
+    write(path, data)
+    before = snapshot(qmail)
+    with pytest.raises(StoreError) as exc:
+        qmail_store(qmail, newu_runner()).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert 'shared' in str(exc.value)
+    assert snapshot(qmail) == before
+
+
+def test_qmail_domain_kind_leaves_the_wildcard_line_as_a_manual_step(qmail):
+    res = qmail_store(qmail, newu_runner()).erase(Subject.from_params(domain='example.com'), check_mode=False)
+    assert res['erased'] == 1 and res['manual_steps']
+    assert b'+example.com-:' in (qmail / 'qmail' / 'users' / 'assign').read_bytes()
+    assert not os.path.exists(str(qmail / 'home' / 'vdom' / 'carol'))
+    assert os.path.isdir(str(qmail / 'home' / 'vdom'))
+
+
+def test_qmail_newu_failure_is_reported(qmail):
+    with pytest.raises(StoreError) as exc:
+        qmail_store(qmail, newu_runner(rc=111), remove_home=False).erase(
+            Subject.from_params(logins=['ann']), check_mode=False)
+    assert 'qmail-newu failed' in str(exc.value)
+
+
+# --------------------------------------------------------------------------------- vpopmail
+
+class FakeVpopmail(FakeRunner):
+    def __init__(self, vdir, accounts):
+        FakeRunner.__init__(self, {'vuserinfo': self.vuserinfo, 'vdeluser': self.vdeluser})
+        self.vdir = vdir
+        self.accounts = accounts        # 'user@domain' -> dir
+
+    def vuserinfo(self, argv):
+        args = argv[1:]
+        if args[:2] == ['-n', '-D']:
+            names = [a.split('@')[0] for a in sorted(self.accounts) if a.split('@')[1] == args[2]]
+            out = ''.join('------------------------------------------\n%s\n' % n for n in names)
+            return 0, out.encode(), b''
+        addr = args[-1].lower()
+        if addr not in self.accounts:
+            return 255, ('no such user %s\n' % addr).encode(), b''
+        if args[0] == '-n':
+            return 0, (addr.split('@')[0] + '\n').encode(), b''
+        if args[0] == '-d':
+            return 0, (self.accounts[addr] + '\n').encode(), b''
+        out = ('name:   %s\npasswd: $1$secret\nclear passwd: hunter2\ncomment/gecos: Ann\n'
+               'uid:    89\ngid:    89\nflags:  0\ngecos: Ann\nlimits: No user limits set.\n'
+               'dir:       %s\nquota:     NOQUOTA\nusage:     NOQUOTA\nlast auth: Never logged in\n'
+               % (addr.split('@')[0], self.accounts[addr]))
+        return 0, out.encode(), b''
+
+    def vdeluser(self, argv):
+        addr = argv[1]
+        import shutil
+        shutil.rmtree(self.accounts.pop(addr))
+        return 0, b'', b''
+
+
+@pytest.fixture
+def vpop(tmp_path):
+    vdir = tmp_path / 'vpopmail'
+    accounts = {}
+    for addr in ('ann@example.org', 'joann@example.org', 'bob@example.org', 'ann@example.net'):
+        user, dom = addr.split('@')
+        path = vdir / 'domains' / dom / user
+        home(path)
+        accounts[addr] = str(path)
+    for tool in ('vuserinfo', 'vdeluser'):
+        write(vdir / 'bin' / tool, b'#!/bin/sh\n', 0o755)
+    return vdir, accounts
+
+
+def test_vpopmail_locate_export_erase(vpop, tmp_path):
+    vdir, accounts = vpop
+    runner = FakeVpopmail(str(vdir), accounts)
+    st = VpopmailStore({'vpopmail_dir': str(vdir)}, runner)
+    subject = Subject.from_params(**ANN)
+    assert st.locate(subject)['found'] == 1
+    (tmp_path / 'bundle').mkdir()
+    res = st.export(subject, str(tmp_path / 'bundle'))
+    data = (tmp_path / 'bundle' / res['files'][0]['path']).read_text()
+    assert 'hunter2' not in data and '$1$secret' not in data
+    assert json.loads(data)['entries'][0]['fields']['quota'] == 'NOQUOTA'
+    before = snapshot(vdir)
+    res = st.erase(subject, check_mode=True)
+    assert res['erased'] == 1 and snapshot(vdir) == before
+    assert not any(os.path.basename(c[0]) == 'vdeluser' for c in runner.calls)
+    res = st.erase(subject, check_mode=False)
+    assert res['erased'] == 1
+    assert sorted(accounts) == ['ann@example.net', 'bob@example.org', 'joann@example.org']
+    assert snapshot(vdir) == dict((k, v) for k, v in before.items()
+                                  if not k.startswith('domains/example.org/ann'))
+
+
+def test_vpopmail_domain_kind(vpop):
+    vdir, accounts = vpop
+    st = VpopmailStore({'vpopmail_dir': str(vdir)}, FakeVpopmail(str(vdir), accounts))
+    assert st.locate(Subject.from_params(domain='example.org'))['found'] == 3
+
+
+def test_vpopmail_user_dir_outside_domains_is_refused(vpop, tmp_path):
+    vdir, accounts = vpop
+    outside = tmp_path / 'elsewhere' / 'ann'
+    home(outside)
+    accounts['ann@example.org'] = str(outside)
+    runner = FakeVpopmail(str(vdir), accounts)
+    with pytest.raises(StoreError):
+        VpopmailStore({'vpopmail_dir': str(vdir)}, runner).erase(Subject.from_params(**ANN), check_mode=False)
+    assert not any(os.path.basename(c[0]) == 'vdeluser' for c in runner.calls)
+    assert os.path.isdir(str(outside))
+
+
+def test_unavailable_stores(tmp_path):
+    runner = FakeRunner()
+    assert not CourierUserdbStore({'userdb': str(tmp_path / 'x')}, runner).available()[0]
+    assert not QmailAssignStore({'qmail_dir': str(tmp_path)}, runner).available()[0]
+    assert not VpopmailStore({'vpopmail_dir': str(tmp_path)}, runner).available()[0]

@@ -1,0 +1,283 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests of the Dovecot store against a fake doveadm.
+
+The fake reproduces the output formats and exit codes of doveadm 2.3.19.1 as observed on
+Debian bookworm (tab formatter with a header line, pager ``text:`` prefix, exit 67 for an
+unknown user, 68 for a missing mailbox or no session to kick, hidden lazy-expunge namespace
+that ``*`` does not list)."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import hashlib
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_dovecot import DovecotStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
+
+LAZY = '.EXPUNGED/'
+
+
+class FakeDoveadm(object):
+    """users: name -> {'home': str, 'boxes': {name: {'guid': str, 'msgs': {uid: (flags, bytes)}}}}"""
+
+    def __init__(self, users, lazy=LAZY, iterate=True, rc_overrides=None):
+        self.users = users
+        self.lazy = lazy
+        self.iterate = iterate
+        self.calls = []
+        self.rc_overrides = rc_overrides or {}
+        self.guid_seq = 100
+
+    def which(self, name):
+        return '/usr/bin/' + os.path.basename(name)
+
+    def _user(self, name):
+        # Dovecot's default auth_username_format=%Lu
+        return self.users.get(name.lower())
+
+    def _status(self, user, pattern):
+        rows = []
+        for name, box in user['boxes'].items():
+            hidden = self.lazy and name.startswith(self.lazy)
+            if pattern == '*' and hidden:
+                continue
+            if fnmatch.fnmatchcase(name, pattern):
+                rows.append('%s\t%d\t%s' % (name, len(box['msgs']), box['guid']))
+        return rows
+
+    def _box(self, user, query):
+        """Like doveadm 2.3.19: 'mailbox NAME' selects by name (hidden namespaces too), a
+        'mailbox-guid' without 'mailbox' only searches listable mailboxes."""
+        name = query[query.index('mailbox') + 1] if 'mailbox' in query else None
+        guid = query[query.index('mailbox-guid') + 1] if 'mailbox-guid' in query else None
+        for bname, box in user['boxes'].items():
+            if name is None and self.lazy and bname.startswith(self.lazy):
+                continue
+            if (name is None or fnmatch.fnmatchcase(bname, name)) and (guid is None or box['guid'] == guid):
+                return bname, box
+        return None, {'msgs': {}}
+
+    def run(self, argv, data=None, check=True):
+        self.calls.append(list(argv))
+        prog = os.path.basename(argv[0])
+        args = list(argv[1:])
+        if prog == 'doveconf':
+            if args == ['-h', 'plugin/lazy_expunge']:
+                return 0, (self.lazy + '\n').encode(), b''
+            return 1, b'', b''
+        fmt = None
+        if args[:1] == ['-f']:
+            fmt = args[1]
+            args = args[2:]
+        cmd = args[0]
+        if cmd in self.rc_overrides:
+            return self.rc_overrides[cmd], b'', b'error with user name ann@example.org'
+        if cmd == 'user':
+            if args[1] == '-f':
+                user = self._user(args[3])
+                if user is None:
+                    return 67, b'field\tvalue\n\n', b"userdb lookup: user doesn't exist\n"
+                return 0, (user['home'] + '\n').encode(), b''
+            if not self.iterate:
+                return 75, b'', b'Error: User listing returned failure\n'
+            names = [n for n in sorted(self.users) if fnmatch.fnmatchcase(n, args[1])]
+            return 0, ''.join(n + '\n' for n in names).encode(), b''
+        if cmd == 'kick':
+            return 68, b'no users kicked\n', b''
+        if '-u' not in args:
+            raise AssertionError('doveadm call without -u: %r' % (argv,))
+        upos = args.index('-u')
+        user = self._user(args[upos + 1])
+        if user is None:
+            return 67, b'', b''
+        rest = args[upos + 2:]
+        if cmd == 'mailbox':
+            # mailbox status -u USER 'messages guid' PATTERN
+            assert args[1] == 'status' and rest[0] == 'messages guid'
+            pattern = rest[1]
+            rows = self._status(user, pattern)
+            if not rows and '*' not in pattern:
+                return 68, b'mailbox\tmessages\tguid\n', b"Mailbox doesn't exist\n"
+            return 0, ('mailbox\tmessages\tguid\n' + ''.join(r + '\n' for r in rows)).encode(), b''
+        if cmd == 'fetch':
+            fields = rest[0]
+            _name, box = self._box(user, rest[1:])
+            if fields == 'uid flags':
+                out = 'uid\tflags\n' + ''.join('%d\t%s\n' % (uid, m[0]) for uid, m in sorted(box['msgs'].items()))
+                return 0, out.encode(), b''
+            if fields == 'text':
+                uid = int(rest[rest.index('uid') + 1])
+                if uid not in box['msgs']:
+                    return 0, b'', b''
+                return 0, b'text:\n' + box['msgs'][uid][1], b''
+        if cmd == 'expunge':
+            if rest[:3] == ['mailbox', '*', 'all']:
+                for name in list(user['boxes']):
+                    box = user['boxes'][name]
+                    if self.lazy and name.startswith(self.lazy):
+                        continue
+                    if self.lazy and box['msgs']:
+                        lazy = user['boxes'].setdefault(self.lazy + name, {'guid': 'g%d' % self.guid_seq, 'msgs': {}})
+                        self.guid_seq += 1
+                        for uid, m in box['msgs'].items():
+                            lazy['msgs'][len(lazy['msgs']) + 1] = m
+                    box['msgs'] = {}
+                return 0, b'', b''
+            _name, box = self._box(user, rest)
+            box['msgs'] = {}
+            return 0, b'', b''
+        if cmd == 'purge':
+            return 0, b'', b''
+        raise AssertionError('unexpected doveadm call %r' % (argv,))
+
+
+def mailboxes(tag):
+    return {
+        'INBOX': {'guid': 'i-' + tag, 'msgs': {1: ('\\Seen', b'Subject: one ' + tag.encode() + b'\n\nx\n'),
+                                               2: ('', b'Subject: two\n\n\xe9\n')}},
+        'Trash': {'guid': 't-' + tag, 'msgs': {1: ('\\Deleted', b'Subject: trash\n\ny\n')}},
+        'Private': {'guid': 'p-' + tag, 'msgs': {}},
+        LAZY + 'INBOX': {'guid': 'l-' + tag, 'msgs': {1: ('', b'Subject: lazy\n\nz\n')}},
+    }
+
+
+@pytest.fixture
+def users():
+    return {
+        'ann@example.org': {'home': '/var/vmail/example.org/ann', 'boxes': mailboxes('ann')},
+        'bob@example.org': {'home': '/var/vmail/example.org/bob', 'boxes': mailboxes('bob')},
+        'joann@example.org': {'home': '/var/vmail/example.org/joann', 'boxes': mailboxes('joann')},
+        'ann@example.org.evil': {'home': '/var/vmail/example.org.evil/ann', 'boxes': mailboxes('evil')},
+    }
+
+
+def digest(users):
+    return hashlib.sha256(json.dumps(users, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+ANN = dict(addresses=['ann@example.org'])
+
+
+def test_locate_counts_all_mailboxes_including_hidden_lazy_expunge(users):
+    runner = FakeDoveadm(users)
+    res = DovecotStore({}, runner).locate(Subject.from_params(**ANN))
+    assert res['found'] == 4
+    assert res['detail'] == {'inbox': 2, 'trash': 1, 'folders': 0, 'lazy_expunge': 1, 'users': 1}
+    assert all(c[1] not in ('expunge', 'kick', 'purge') for c in runner.calls)
+
+
+def test_login_and_address_of_one_mailbox_count_once(users):
+    users['ann'] = users['ann@example.org']            # same userdb entry under two names
+    res = DovecotStore({}, FakeDoveadm(users)).locate(
+        Subject.from_params(addresses=['ann@example.org'], logins=['ann']))
+    assert res['found'] == 4 and res['detail']['users'] == 1
+
+
+def test_lookalikes_never_match(users):
+    res = DovecotStore({}, FakeDoveadm(users)).locate(Subject.from_params(addresses=['nn@example.org']))
+    assert res['found'] == 0 and res['detail']['users'] == 0
+
+
+def test_export_writes_each_message_byte_for_byte(users, tmp_path):
+    res = DovecotStore({}, FakeDoveadm(users)).export(Subject.from_params(**ANN), str(tmp_path))
+    assert res['found'] == 4
+    emls = sorted((tmp_path / f['path']).read_bytes() for f in res['files'] if f['kind'] == 'eml')
+    expected = sorted(m[1] for b in users['ann@example.org']['boxes'].values() for m in b['msgs'].values())
+    assert emls == expected
+    for entry in res['files']:
+        path = tmp_path / entry['path']
+        assert 'ann' not in entry['path'] and 'example' not in entry['path']
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry['sha256']
+        assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'dovecot')).st_mode) == 0o700
+
+
+def test_erase_check_mode_runs_nothing_that_changes(users):
+    before = digest(users)
+    runner = FakeDoveadm(users)
+    res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=True)
+    assert res['found'] == 4 and res['erased'] == 4
+    assert digest(users) == before
+    assert all(c[1] not in ('expunge', 'kick', 'purge') for c in runner.calls)
+
+
+def test_erase_expunges_lazy_copies_too_and_keeps_other_users(users):
+    others = copy.deepcopy(dict((k, v) for k, v in users.items() if k != 'ann@example.org'))
+    runner = FakeDoveadm(users)
+    res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=False)
+    assert res['found'] == 4 and res['erased'] == 4 and res['detail']['remaining'] == 0
+    assert all(not b['msgs'] for b in users['ann@example.org']['boxes'].values())
+    assert dict((k, v) for k, v in users.items() if k != 'ann@example.org') == others
+    verbs = [c[1] if c[1] != '-f' else c[3] for c in runner.calls]
+    assert verbs.index('kick') < verbs.index('expunge') < verbs.index('purge')
+    assert ['/usr/bin/doveadm', 'expunge', '-u', 'ann@example.org', 'mailbox', '*', 'all'] in runner.calls
+    # every command that changed something named the subject's user only
+    for call in runner.calls:
+        if call[1] in ('expunge', 'purge', 'kick'):
+            assert 'ann@example.org' in call
+    assert DovecotStore({}, FakeDoveadm(users)).locate(Subject.from_params(**ANN))['found'] == 0
+
+
+def test_domain_kind_lists_users_of_the_domain_only(users):
+    res = DovecotStore({}, FakeDoveadm(users)).locate(Subject.from_params(domain='example.org'))
+    assert res['detail']['users'] == 3
+    assert res['found'] == 12
+
+
+def test_domain_kind_refuses_without_userdb_iteration(users):
+    with pytest.raises(StoreError) as exc:
+        DovecotStore({}, FakeDoveadm(users, iterate=False)).locate(Subject.from_params(domain='example.org'))
+    assert 'iteration' in str(exc.value)
+
+
+def test_domain_kind_refuses_when_user_names_have_no_domain():
+    users = {'ann': {'home': '/home/ann', 'boxes': mailboxes('ann')}}
+    with pytest.raises(StoreError) as exc:
+        DovecotStore({}, FakeDoveadm(users)).erase(Subject.from_params(domain='example.org'), check_mode=False)
+    assert 'no domain' in str(exc.value)
+    assert users['ann']['boxes']['INBOX']['msgs']
+
+
+def test_failure_messages_carry_no_command_output(users):
+    with pytest.raises(StoreError) as exc:
+        DovecotStore({}, FakeDoveadm(users, rc_overrides={'expunge': 75})).erase(
+            Subject.from_params(**ANN), check_mode=False)
+    assert 'ann@' not in str(exc.value) and '75' in str(exc.value)
+
+
+def test_lazy_expunge_can_be_switched_off(users):
+    runner = FakeDoveadm(users)
+    res = DovecotStore({'lazy_expunge': ''}, runner).locate(Subject.from_params(**ANN))
+    assert res['found'] == 3
+    assert not any(os.path.basename(c[0]) == 'doveconf' for c in runner.calls)
+
+
+def test_unavailable_without_doveadm(users):
+    class NoDoveadm(FakeDoveadm):
+        def which(self, name):
+            return None
+    ok, reason = DovecotStore({}, NoDoveadm(users)).available()
+    assert not ok and 'doveadm' in reason
+
+
+def test_lazy_copy_of_a_mailbox_with_a_wildcard_in_its_name_is_reported(users):
+    # doveadm treats 'a*b' as a pattern and patterns never reach the hidden namespace
+    users['ann@example.org']['boxes']['a*b'] = {'guid': 'star', 'msgs': {1: ('', b'Subject: s\n\ns\n')}}
+    runner = FakeDoveadm(users)
+    res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=False)
+    assert res['found'] == 5 and res['detail']['remaining'] == 0
+    assert res['detail']['unreachable_mailboxes'] == 1
+    assert any('cannot be reached' in m for m in res['manual_steps'])
+    assert 'ann@' not in json.dumps(res) and 'example' not in json.dumps(res)
+    # the copy expunge made is really there, out of doveadm's reach
+    assert users['ann@example.org']['boxes'][LAZY + 'a*b']['msgs']

@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests of the Maildir store (temp dirs, fake runner)."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_maildir
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import (
+    MaildirStore,
+    tombstone_path,
+)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
+
+
+class FakeRunner(object):
+    def __init__(self):
+        self.calls = []
+
+    def run(self, argv, data=None, check=True):
+        self.calls.append(list(argv))
+        return 1, b'', b''
+
+    def which(self, name):
+        return None
+
+
+def snapshot(top):
+    """Every path under top with its type and, for files, the sha256 of its bytes."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, top)
+            if os.path.islink(path):
+                out[rel] = ('link', os.readlink(path))
+            elif os.path.isdir(path):
+                out[rel] = ('dir', None)
+            else:
+                with open(path, 'rb') as fh:
+                    out[rel] = ('file', hashlib.sha256(fh.read()).hexdigest())
+    return out
+
+
+def msg(path, body):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'wb') as fh:
+        fh.write(body)
+
+
+def make_maildir(base, user, extra=True):
+    md = os.path.join(base, 'Maildir')
+    for sub in ('cur', 'new', 'tmp'):
+        os.makedirs(os.path.join(md, sub), exist_ok=True)
+    msg(os.path.join(md, 'cur', '1700000000.M1P1.host,S=20:2,S'), b'Subject: one ' + user + b'\n\nbody\n')
+    msg(os.path.join(md, 'new', '1700000001.M2P1.host,S=20'), b'Subject: two ' + user + b'\n\n\xe9 8bit\n')
+    msg(os.path.join(md, 'tmp', '1700000002.M3P1.host'), b'partial')
+    msg(os.path.join(md, '.Trash', 'cur', '1700000003.M4P1.host:2,ST'), b'Subject: trashed\n\nx\n')
+    msg(os.path.join(md, '.Private stuff', 'cur', '1700000004.M5P1.host:2,'), b'Subject: private\n\nx\n')
+    msg(os.path.join(md, '.EXPUNGED', 'cur', '1700000005.M6P1.host:2,'), b'Subject: lazy\n\nx\n')
+    msg(os.path.join(md, 'courierimapuiddb'), b'1 1\n')
+    if extra:
+        msg(os.path.join(base, 'expunged', '.INBOX', 'new', '1700000006.M7P1.host'), b'Subject: exp\n\nx\n')
+    return md
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / 'vmail'
+    for dom, user in (('example.org', b'ann'), ('example.org', b'bob'), ('example.org', b'joann'),
+                      ('example.org.evil', b'ann'), ('example.net', b'ann')):
+        make_maildir(str(root / dom / user.decode()), user)
+    return tmp_path
+
+
+def store(tree, **opts):
+    options = {'paths': [str(tree / 'vmail' / '%d' / '%n' / 'Maildir')],
+               'extra_paths': [str(tree / 'vmail' / '%d' / '%n' / 'expunged')],
+               'roots': [str(tree / 'vmail')]}
+    options.update(opts)
+    return MaildirStore(options, FakeRunner())
+
+
+ANN = dict(addresses=['ann@example.org'])
+
+
+def test_locate_counts_every_folder_and_the_extra_tree(tree):
+    res = store(tree).locate(Subject.from_params(**ANN))
+    assert res['store'] == 'maildir' and res['units'] == 'messages'
+    assert res['found'] == 6
+    assert res['detail']['inbox'] == 2
+    assert res['detail']['trash'] == 1
+    assert res['detail']['folders'] == 1
+    assert res['detail']['lazy_expunge'] == 1
+    assert res['detail']['lazy_expunge_or_extra'] == 1
+    assert res['detail']['tmp'] == 1
+    assert res['detail']['trees'] == 2
+
+
+def test_lookalikes_are_not_the_subject(tree):
+    # joann, ann@example.org.evil and ann@example.net exist on disk; none of them is found for
+    # a subject that owns only ann@example.org, and nothing at all is found for unknown users
+    res = store(tree).locate(Subject.from_params(addresses=['nobody@example.org']))
+    assert res['found'] == 0
+    res = store(tree).locate(Subject.from_params(addresses=['ann@example.com']))
+    assert res['found'] == 0
+    res = store(tree).locate(Subject.from_params(addresses=['ann@example.org', 'joann@example.org']))
+    assert res['found'] == 12
+
+
+def test_result_carries_no_identifier(tree):
+    res = store(tree).locate(Subject.from_params(**ANN))
+    text = json.dumps(res)
+    assert 'ann@' not in text and 'example' not in text
+
+
+def test_export_writes_private_files_without_pii_names(tree, tmp_path):
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = store(tree).export(Subject.from_params(**ANN), str(bundle))
+    assert res['found'] == 6
+    emls = [f for f in res['files'] if f['kind'] == 'eml']
+    assert len(emls) == 6
+    sources = set()
+    for dirpath, _d, files in os.walk(str(tree / 'vmail' / 'example.org' / 'ann')):
+        if os.path.basename(dirpath) in ('cur', 'new'):
+            for name in files:
+                with open(os.path.join(dirpath, name), 'rb') as fh:
+                    sources.add(fh.read())
+    exported = set()
+    for entry in res['files']:
+        path = bundle / entry['path']
+        assert entry['path'].startswith('maildir/')
+        assert 'ann' not in entry['path'] and 'example' not in entry['path']
+        assert 'Private' not in entry['path'] and 'Trash' not in entry['path']
+        data = path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry['sha256']
+        assert entry['size'] == len(data)
+        assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
+        if entry['kind'] == 'eml':
+            exported.add(data)
+    assert exported == sources
+    for dirpath, dirnames, _f in os.walk(str(bundle / 'maildir')):
+        assert stat.S_IMODE(os.stat(dirpath).st_mode) == 0o700
+    index = json.loads((bundle / 'maildir' / 'mailbox-1' / 'index.json').read_text())
+    names = sorted(f['name'] for f in index['folders'])
+    assert names == ['.EXPUNGED', '.Private stuff', '.Trash', 'INBOX']
+    flags = [m['flags'] for f in index['folders'] for m in f['messages'] if f['name'] == '.Trash']
+    assert flags == ['ST']
+
+
+def test_erase_check_mode_touches_nothing(tree):
+    before = snapshot(str(tree))
+    res = store(tree).erase(Subject.from_params(**ANN), check_mode=True)
+    assert res['found'] == 6 and res['erased'] == 6
+    assert snapshot(str(tree)) == before
+
+
+def test_erase_removes_the_subject_and_keeps_the_others_byte_for_byte(tree):
+    before = snapshot(str(tree))
+    res = store(tree).erase(Subject.from_params(**ANN), check_mode=False)
+    assert res['found'] == 6 and res['erased'] == 6
+    after = snapshot(str(tree))
+    ann = os.path.join('vmail', 'example.org', 'ann') + os.sep
+    expected = dict((k, v) for k, v in before.items()
+                    if not k.startswith(ann + 'Maildir') and not k.startswith(ann + 'expunged'))
+    assert after == expected
+    assert not any('mailprivacy-erasing' in k for k in after)
+    # proof of erasure: the same search finds nothing
+    assert store(tree).locate(Subject.from_params(**ANN))['found'] == 0
+    # a second run changes nothing
+    res = store(tree).erase(Subject.from_params(**ANN), check_mode=False)
+    assert res['found'] == 0 and res['erased'] == 0
+    assert snapshot(str(tree)) == after
+
+
+def test_interrupted_erase_is_completed_by_the_next_run(tree):
+    md = str(tree / 'vmail' / 'example.org' / 'ann' / 'Maildir')
+    os.rename(md, tombstone_path(md))       # as if killed right after the rename
+    subject = Subject.from_params(**ANN)
+    res = store(tree).locate(subject)
+    assert res['detail']['pending_erase'] == 1 and res['found'] == 6
+    store(tree).erase(subject, check_mode=False)
+    assert not os.path.lexists(tombstone_path(md))
+    assert store(tree).locate(subject)['found'] == 0
+
+
+def test_symlinked_maildir_pointing_elsewhere_is_refused(tree):
+    ann = tree / 'vmail' / 'example.org' / 'ann'
+    bob_md = str(tree / 'vmail' / 'example.org' / 'bob' / 'Maildir')
+    os.rename(str(ann / 'Maildir'), str(ann / 'Maildir.old'))
+    os.symlink(bob_md, str(ann / 'Maildir'))
+    before = snapshot(str(tree))
+    for call in (lambda s: s.locate(Subject.from_params(**ANN)),
+                 lambda s: s.erase(Subject.from_params(**ANN), check_mode=False)):
+        with pytest.raises(StoreError) as exc:
+            call(store(tree))
+        assert 'symbolic link' in str(exc.value)
+        assert 'ann@' not in str(exc.value) and 'example' not in str(exc.value)
+    assert snapshot(str(tree)) == before
+
+
+def test_maildir_outside_the_roots_is_refused(tree):
+    other = tree / 'elsewhere' / 'example.org' / 'ann'
+    make_maildir(str(other), b'ann', extra=False)
+    st = store(tree, paths=[str(tree / 'elsewhere' / '%d' / '%n' / 'Maildir')], extra_paths=[])
+    before = snapshot(str(tree))
+    with pytest.raises(StoreError) as exc:
+        st.erase(Subject.from_params(**ANN), check_mode=False)
+    assert 'outside the configured roots' in str(exc.value)
+    assert snapshot(str(tree)) == before
+
+
+def test_a_directory_that_is_not_a_maildir_is_refused(tree):
+    ann_md = tree / 'vmail' / 'example.org' / 'ann' / 'Maildir'
+    for sub in ('cur', 'new'):
+        for name in os.listdir(str(ann_md / sub)):
+            os.unlink(str(ann_md / sub / name))
+        os.rmdir(str(ann_md / sub))
+    with pytest.raises(StoreError) as exc:
+        store(tree).erase(Subject.from_params(**ANN), check_mode=False)
+    assert 'not a Maildir' in str(exc.value)
+    assert os.path.isdir(str(ann_md / '.Trash'))
+
+
+def test_domain_kind_takes_every_user_of_the_domain_only(tree):
+    subject = Subject.from_params(domain='example.org')
+    before = snapshot(str(tree))
+    res = store(tree).erase(subject, check_mode=True)
+    assert res['found'] == 18          # ann, bob, joann
+    assert snapshot(str(tree)) == before
+    store(tree).erase(subject, check_mode=False)
+    assert sorted(os.listdir(str(tree / 'vmail' / 'example.org'))) == ['ann', 'bob', 'joann']
+    for user in ('ann', 'bob', 'joann'):
+        assert os.listdir(str(tree / 'vmail' / 'example.org' / user)) == []
+    after = snapshot(str(tree))
+    for key in ('vmail/example.org.evil', 'vmail/example.net'):
+        assert dict((k, v) for k, v in after.items() if k.startswith(key)) == \
+            dict((k, v) for k, v in before.items() if k.startswith(key))
+
+
+def test_domain_kind_needs_a_template_with_domain_and_user(tree):
+    with pytest.raises(StoreError):
+        store(tree, paths=['~/Maildir'], extra_paths=[]).locate(Subject.from_params(domain='example.org'))
+
+
+Pw = collections.namedtuple('Pw', 'pw_name pw_dir')
+
+
+def test_home_template_uses_the_password_database(tree, monkeypatch):
+    homes = tree / 'home'
+    make_maildir(str(homes / 'ann'), b'ann', extra=False)
+    make_maildir(str(homes / 'bob'), b'bob', extra=False)
+    entries = [Pw('ann', str(homes / 'ann')), Pw('bob', str(homes / 'bob')), Pw('mail', '/var/mail')]
+    monkeypatch.setattr(store_maildir.pwd, 'getpwall', lambda: entries)
+
+    def getpwnam(name):
+        for entry in entries:
+            if entry.pw_name == name:
+                return entry
+        raise KeyError(name)
+    monkeypatch.setattr(store_maildir.pwd, 'getpwnam', getpwnam)
+    st = MaildirStore({'paths': ['~/Maildir'], 'roots': [str(homes)]}, FakeRunner())
+    assert st.locate(Subject.from_params(logins=['ann']))['found'] == 5
+    assert st.locate(Subject.from_params(logins=['an']))['found'] == 0
+    # addresses are never looked up in the password database
+    assert st.locate(Subject.from_params(addresses=['ann@example.org']))['found'] == 0
+    # a home shared with another account is refused, before anything is read or removed
+    entries.append(Pw('ann2', str(homes / 'ann')))
+    before = snapshot(str(homes))
+    with pytest.raises(StoreError) as exc:
+        st.erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert 'shared' in str(exc.value)
+    assert snapshot(str(homes)) == before
+
+
+def test_unknown_option_is_an_error(tree):
+    with pytest.raises(StoreError):
+        MaildirStore({'bogus': 1}, FakeRunner())
+
+
+def test_available_needs_a_root(tmp_path):
+    ok, reason = MaildirStore({'roots': [str(tmp_path / 'nope')]}, FakeRunner()).available()
+    assert not ok and reason
+    ok, _reason = MaildirStore({'roots': [str(tmp_path)]}, FakeRunner()).available()
+    assert ok
