@@ -98,12 +98,13 @@ def _count_homes(homes):
     return len([h for h in dirs if not any(_is_below(h, o) for o in dirs if o != h)])
 
 
-def _stale(compiled, sources):
-    """True when the compiled database is missing or older than one of its sources."""
+def _stale(compiled, sources, missing_ok=False):
+    """True when the compiled database is older than one of its sources (or missing, unless
+    ``missing_ok``: a host that never built it is not this store's business)."""
     try:
         cmtime = os.stat(compiled).st_mtime
     except OSError:
-        return True
+        return not missing_ok
     for src in sources:
         try:
             if os.stat(src).st_mtime > cmtime:
@@ -241,7 +242,7 @@ class CourierUserdbStore(Store):
             todo_homes = _check_homes(self, homes, others, self.options['roots'])
         detail = {'entries': found, 'home_dirs': len(todo_homes)}
         sources = [f for f, _l, _h in plan]
-        rebuild = found > 0 or _stale(self.options['userdb'] + '.dat', sources)
+        rebuild = found > 0 or _stale(self.options['userdb'] + '.dat', sources, missing_ok=True)
         if rebuild:
             detail['rebuild'] = 1
         return plan, found, todo_homes, rebuild, detail
@@ -423,7 +424,7 @@ class QmailAssignStore(Store):
             todo_homes = _check_homes(self, homes, others, self.options['roots'])
         found = len(hits)
         detail = {'entries': found, 'home_dirs': len(todo_homes)}
-        rebuild = found > 0 or _stale(self._path('users', 'cdb'), [path])
+        rebuild = found > 0 or _stale(self._path('users', 'cdb'), [path], missing_ok=True)
         if rebuild:
             detail['rebuild'] = 1
         manual = self._manual(wildcard)

@@ -421,3 +421,28 @@ def test_unavailable_stores(tmp_path):
     assert not CourierUserdbStore({'userdb': str(tmp_path / 'x')}, runner).available()[0]
     assert not QmailAssignStore({'qmail_dir': str(tmp_path)}, runner).available()[0]
     assert not VpopmailStore({'vpopmail_dir': str(tmp_path)}, runner).available()[0]
+
+
+def test_qmail_nothing_to_erase_needs_no_qmail_newu(qmail):
+    os.unlink(str(qmail / 'qmail' / 'users' / 'cdb'))
+    os.unlink(str(qmail / 'qmail' / 'bin' / 'qmail-newu'))
+    before = snapshot(qmail)
+    runner = newu_runner()
+    res = qmail_store(qmail, runner).erase(Subject.from_params(logins=['nobody']), check_mode=False)
+    assert res['found'] == 0 and runner.calls == [] and snapshot(qmail) == before
+    with pytest.raises(StoreError) as exc:
+        qmail_store(qmail, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert 'qmail-newu not found' in str(exc.value)
+    assert snapshot(qmail) == before
+
+
+def test_qmail_home_containing_another_home_is_refused(qmail):
+    path = qmail / 'qmail' / 'users' / 'assign'
+    home_dir = str(qmail / 'home').encode()
+    data = path.read_bytes().replace(b'=joann:joann:1002:1002:' + home_dir + b'/joann',
+                                     b'=joann:joann:1002:1002:' + home_dir + b'/ann/joann')
+    write(path, data)
+    before = snapshot(qmail)
+    with pytest.raises(StoreError):
+        qmail_store(qmail, newu_runner()).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert snapshot(qmail) == before
