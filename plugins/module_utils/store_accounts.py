@@ -42,6 +42,12 @@ def _dec(raw):
     return raw.decode('utf-8', 'surrogateescape')
 
 
+def _check_roots(store):
+    roots = store.options['roots']
+    if not all(isinstance(r, str) and r.startswith('/') and os.path.normpath(r) != '/' for r in roots):
+        raise StoreError('%s: option roots takes absolute directories other than /' % store.name)
+
+
 def _owned(subject, key):
     """Exact ownership of an account key (login or address)."""
     if not key:
@@ -149,6 +155,10 @@ class CourierUserdbStore(Store):
         'remove_home': True,
         'roots': DEFAULT_ROOTS,
     }
+
+    def __init__(self, options=None, runner=None):
+        super(CourierUserdbStore, self).__init__(options, runner)
+        _check_roots(self)
 
     def available(self):
         path = self.options['userdb']
@@ -296,6 +306,10 @@ class QmailAssignStore(Store):
         'remove_home': True,
         'roots': DEFAULT_ROOTS,
     }
+
+    def __init__(self, options=None, runner=None):
+        super(QmailAssignStore, self).__init__(options, runner)
+        _check_roots(self)
 
     def _path(self, *parts):
         return os.path.join(self.options['qmail_dir'], *parts)

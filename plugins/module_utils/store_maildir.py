@@ -237,6 +237,21 @@ class MaildirStore(Store):
         'check_shared_home': True,
     }
 
+    def __init__(self, options=None, runner=None):
+        super(MaildirStore, self).__init__(options, runner)
+        for key in ('paths', 'extra_paths', 'roots', 'trash_folders', 'lazy_expunge_folders'):
+            if not all(isinstance(v, str) and v for v in self.options[key]):
+                raise StoreError('maildir: option %s must be a list of non-empty strings' % key)
+        for key in ('paths', 'extra_paths'):
+            for template in self.options[key]:
+                if not (template.startswith('/') or template == '~' or template.startswith('~/')):
+                    raise StoreError('maildir: option %s takes absolute templates or ~/...' % key)
+                if '..' in template.split('/'):
+                    raise StoreError("maildir: option %s must not contain '..'" % key)
+        for root in self.options['roots']:
+            if not root.startswith('/') or os.path.normpath(root) == '/':
+                raise StoreError('maildir: option roots takes absolute directories other than /')
+
     # ---------------------------------------------------------------- discovery
 
     def available(self):

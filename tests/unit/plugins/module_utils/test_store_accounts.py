@@ -446,3 +446,9 @@ def test_qmail_home_containing_another_home_is_refused(qmail):
     with pytest.raises(StoreError):
         qmail_store(qmail, newu_runner()).erase(Subject.from_params(logins=['ann']), check_mode=False)
     assert snapshot(qmail) == before
+
+
+@pytest.mark.parametrize('cls', [CourierUserdbStore, QmailAssignStore])
+def test_root_slash_is_refused(cls):
+    with pytest.raises(StoreError):
+        cls({'roots': ['/']}, FakeRunner())

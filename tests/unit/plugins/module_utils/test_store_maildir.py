@@ -294,3 +294,10 @@ def test_available_needs_a_root(tmp_path):
     assert not ok and reason
     ok, _reason = MaildirStore({'roots': [str(tmp_path)]}, FakeRunner()).available()
     assert ok
+
+
+@pytest.mark.parametrize('opts', [{'paths': ['relative/%n']}, {'paths': ['/var/vmail/../etc/%n']},
+                                  {'roots': ['/']}, {'roots': [1]}, {'extra_paths': 'not-a-list'}])
+def test_unsafe_options_are_refused(opts):
+    with pytest.raises(StoreError):
+        MaildirStore(opts, FakeRunner())
