@@ -56,6 +56,14 @@ _POST = rb'(?![A-Za-z0-9_\x80-\xff-])(?!\.[A-Za-z0-9_\x80-\xff-])'
 # what may not follow a login name token
 _LOGIN_POST = rb'(?![A-Za-z0-9_%+=@\x80-\xff-])(?!\.[A-Za-z0-9_\x80-\xff-])'
 
+# byte values that, right before an anchored needle, rule a match out (the lookbehinds)
+_PRE_SET = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-') | frozenset(range(0x80, 0x100))
+# from this length on the local part alone is the needle of an address (one bytes.find pass
+# instead of two for local@ and local+)
+_ONE_NEEDLE_LOCAL = 5
+_IP4_PRE_SET = frozenset(b'0123456789.')
+_IP6_PRE_SET = frozenset(b'0123456789abcdefABCDEF:')
+
 _LABEL_RE = re.compile(r'^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$')
 _WILDCARDS = frozenset('*?')
 _PATH_SEPARATORS = frozenset('/\\')
@@ -378,33 +386,64 @@ class Subject(object):
             self._regex = re.compile(b'|'.join(self._patterns()))
         return self._regex
 
+    def prefilter(self):
+        """[(needle, anchored, forbidden_before)]: literal byte strings such that every regex
+        match contains one; ``anchored`` means a match starts exactly where the needle
+        starts (addresses, logins, IPs), so a scanner can try ``regex().match`` at the
+        needle's position instead of searching the whole line, and skip at once a needle
+        preceded by a byte in ``forbidden_before`` (a frozenset of byte values; such a
+        position never starts a match). Needles are lower-case when :attr:`fold_needles` is
+        true (search them in ``chunk.lower()``)."""
+        if self._needles is None:
+            raw = []
+            for variant in self.address_variants + tuple(x for x in self.logins if '@' in x):
+                local = variant.rsplit('@', 1)[0].encode('utf-8')
+                if self.plus_separator and len(local) >= _ONE_NEEDLE_LOCAL:
+                    # one pass for both forms: the local part alone is selective enough
+                    raw.append((local, _PRE_SET))
+                else:
+                    raw.append((local + b'@', _PRE_SET))
+                    if self.plus_separator:
+                        raw.append((local + self.plus_separator.encode('ascii'), _PRE_SET))
+            for dom in self.domain_variants:
+                raw.append((b'@' + dom.encode('utf-8'), None))
+            for login in self.logins:
+                if '@' not in login:
+                    raw.append((login.encode('utf-8'), _PRE_SET | frozenset(b'@')))
+            for ip in self.ips:
+                raw.append((ip.encode('ascii'), _IP6_PRE_SET if ':' in ip else _IP4_PRE_SET))
+            if self.fold_needles:
+                raw = [(n.lower(), f) for n, f in raw]
+            merged = {}
+            for needle, forbid in raw:
+                if needle in merged:
+                    old = merged[needle]
+                    forbid = None if old is None or forbid is None else (old & forbid)
+                merged[needle] = forbid
+            keep = []
+            for needle, forbid in merged.items():
+                anchored = forbid is not None
+                covered = False
+                for other, other_forbid in merged.items():
+                    other_anchored = other_forbid is not None
+                    if other == needle or other not in needle:
+                        continue
+                    # every match that holds ``needle`` also holds ``other``; the shorter
+                    # needle serves when it does not lose the anchor
+                    if not other_anchored or (anchored and needle.startswith(other)):
+                        covered = True
+                        break
+                if not covered:
+                    keep.append((needle, anchored, forbid or frozenset()))
+            self._needles = sorted(keep, key=lambda item: (-len(item[0]), item[0]))
+        return list(self._needles)
+
     def needles(self):
         """Literal byte strings; every regex match contains at least one of them.
 
         When :attr:`fold_needles` is true the needles are lower-case and must be searched in
         ``chunk.lower()`` (ASCII case folding, the same as the regex's)."""
-        if self._needles is None:
-            fold = self.fold_needles
-            raw = []
-            for variant in self.address_variants + tuple(x for x in self.logins if '@' in x):
-                local = variant.rsplit('@', 1)[0].encode('utf-8')
-                raw.append(local + b'@')
-                if self.plus_separator:
-                    raw.append(local + self.plus_separator.encode('ascii'))
-            for dom in self.domain_variants:
-                raw.append(b'@' + dom.encode('utf-8'))
-            for login in self.logins:
-                if '@' not in login:
-                    raw.append(login.encode('utf-8'))
-            for ip in self.ips:
-                raw.append(ip.encode('ascii'))
-            if fold:
-                raw = [n.lower() for n in raw]
-            raw = list(_unique(raw))
-            # a needle that contains another needle is redundant
-            needles = [n for n in raw if not any(o != n and o in n for o in raw)]
-            self._needles = sorted(needles, key=lambda n: (-len(n), n))
-        return list(self._needles)
+        return [item[0] for item in self.prefilter()]
 
     def matches(self, data):
         """True when the bytes (or str) contain an identifier of the subject."""

@@ -1,0 +1,692 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Log stores: log files (live, rotated, compressed, multilog archives) and the journal.
+
+The scanning engine is shared by counting, export and (issue 6) redaction:
+
+* :func:`iter_file_chunks` / :func:`iter_stream_chunks` produce the decompressed bytes of a
+  source in big chunks (gzip through ``zlib`` directly, with large reads; bzip2 and xz
+  through their stdlib decompressors); :func:`prefetch` runs such a producer in a thread so
+  that reading and decompressing (which release the GIL) overlap with searching;
+* :func:`iter_regions` turns chunks into regions ``(buf, start, end, hits)``: ``buf[start:end]``
+  holds whole lines, the regions of a source follow each other without gap or overlap (so
+  that joining every ``buf[start:end]`` gives the source's bytes back), and ``hits`` lists
+  the ``(line_start, line_end)`` spans, inside the region, of the lines that carry an
+  identifier of the subject;
+* :class:`LineMatcher` finds those lines: ``bytes.find`` of the subject's needles over the
+  whole region, and the boundary regex only on the lines that contain a needle.
+
+A redactor rewrites a source by writing ``buf[start:end]`` without (or with masked) hit lines.
+"""
+
+from __future__ import annotations
+
+import bz2
+import fnmatch
+import glob
+import hashlib
+import lzma
+import os
+import re
+import stat
+import threading
+import zlib
+
+try:
+    import queue
+except ImportError:  # pragma: no cover - Python 2 is not supported on targets
+    import Queue as queue  # type: ignore
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Store,
+    StoreError,
+)
+
+CHUNK = 1024 * 1024
+COMPRESSED_READ = 128 * 1024
+MAX_CARRY = 64 * 1024 * 1024
+
+CATEGORIES = ('live', 'rotated', 'compressed', 'multilog')
+
+DEFAULT_PATHS = [
+    '/var/log/mail.log*',
+    '/var/log/mail.info*',
+    '/var/log/mail.warn*',
+    '/var/log/mail.err*',
+    '/var/log/syslog*',
+    '/var/log/dovecot*.log*',
+    '/var/log/horde/*.log*',
+    '/var/log/qmail/**',
+]
+
+# multilog control files, never log data
+_MULTILOG_CONTROL = frozenset(('lock', 'state', 'newstate', 'processed', 'previous'))
+_MULTILOG_RE = re.compile(r'^(current|@[0-9a-fA-F]{24}\.[su])$')
+_ROTATED_RE = re.compile(r'(\.[0-9]+|-[0-9]{8}([-_]?[0-9]{2,10})?|\.old)$')
+_COMP_SUFFIX_RE = re.compile(r'\.(gz|bz2|xz)$')
+_SAFE_COMPONENT_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$')
+
+
+# ------------------------------------------------------------------------------ matching
+class LineMatcher(object):
+    """Finds the lines of a buffer that carry an identifier of a subject.
+
+    ``bytes.find`` of each needle over the whole region; at an anchored needle the regex is
+    only tried at that position (``match``), otherwise it searches the needle's line."""
+
+    def __init__(self, subject):
+        self.regex = subject.regex()
+        self.prefilter = subject.prefilter()
+        self.fold = bool(subject.fold_needles)
+
+    def hits(self, buf, start=0, end=None):
+        """Sorted (line_start, line_end) of the matching lines in buf[start:end]; line_end
+        is after the newline (or ``end``). ``buf[start:end]`` must hold whole lines."""
+        if end is None:
+            end = len(buf)
+        if self.fold:
+            hay = buf[start:end].lower()
+            off = start
+            hay_end = end - start
+        else:
+            hay = buf
+            off = 0
+            hay_end = end
+        match = self.regex.match
+        search = self.regex.search
+        rfind = buf.rfind
+        nfind = buf.find
+        find = hay.find
+        found = {}
+        for needle, anchored, forbid in self.prefilter:
+            pos = find(needle, start - off, hay_end)
+            while pos != -1:
+                at = pos + off
+                if anchored and ((at > 0 and buf[at - 1] in forbid) or match(buf, at, end) is None):
+                    pos = find(needle, pos + 1, hay_end)
+                    continue
+                ls = rfind(b'\n', start, at) + 1
+                if ls == 0:
+                    ls = start
+                le = nfind(b'\n', at, end)
+                le = end if le == -1 else le + 1
+                if ls not in found and (anchored or search(buf, ls, le) is not None):
+                    found[ls] = le
+                pos = find(needle, le - off, hay_end)
+        if not found:
+            return []
+        return sorted(found.items())
+
+    def count(self, buf, start=0, end=None):
+        return len(self.hits(buf, start, end))
+
+
+# ------------------------------------------------------------------------------ chunk producers
+def _gzip_chunks(handle, chunk_size):
+    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    read = handle.read
+    while True:
+        data = read(COMPRESSED_READ)
+        if not data:
+            break
+        while data:
+            out = decomp.decompress(data, chunk_size)
+            if out:
+                yield out
+            if decomp.eof:
+                # a further gzip member follows (concatenated gzip files)
+                data = decomp.unused_data
+                decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                if data and not data.strip(b'\x00'):
+                    data = b''  # zero padding after the last member
+            else:
+                data = decomp.unconsumed_tail
+    tail = decomp.flush()
+    if tail:
+        yield tail
+
+
+def _stream_chunks(handle, make_decomp, chunk_size):
+    """bzip2 / xz streams (several concatenated streams allowed), bounded output per call."""
+    decomp = make_decomp()
+    read = handle.read
+    while True:
+        if decomp.eof:
+            data = decomp.unused_data
+            decomp = make_decomp()
+            if data and not data.strip(b'\x00'):
+                data = b''
+            if not data:
+                data = read(COMPRESSED_READ)
+                if not data:
+                    break
+        elif decomp.needs_input:
+            data = read(COMPRESSED_READ)
+            if not data:
+                break
+        else:
+            data = b''
+        out = decomp.decompress(data, chunk_size)
+        if out:
+            yield out
+
+
+def _plain_chunks(handle, chunk_size, reuse=False):
+    """Chunks of a plain file. With ``reuse`` one bytearray is filled again for every chunk
+    (no allocation, no page faults): a chunk is only valid until the next one is asked for."""
+    if not reuse:
+        read = handle.read
+        while True:
+            data = read(chunk_size)
+            if not data:
+                break
+            yield data
+        return
+    buf = bytearray(chunk_size)
+    readinto = handle.readinto
+    while True:
+        got = readinto(buf)
+        if not got:
+            break
+        if got == chunk_size:
+            yield buf
+        else:
+            yield bytes(buf[:got])
+
+
+def iter_file_chunks(path, chunk_size=CHUNK, compression=None, reuse=False):
+    """The decompressed bytes of a regular file in chunks of about ``chunk_size``.
+    ``compression``: 'gz', 'bz2', 'xz', None (plain) or 'auto' (magic bytes).
+    ``reuse`` (plain files): chunks share one buffer, each valid until the next."""
+    if compression == 'auto':
+        compression = fileutil.compression_of(path)
+    flags = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOCTTY', 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, 'rb', buffering=0) as handle:
+        if compression == 'gz':
+            for out in _gzip_chunks(handle, chunk_size):
+                yield out
+        elif compression == 'bz2':
+            for out in _stream_chunks(handle, bz2.BZ2Decompressor, chunk_size):
+                yield out
+        elif compression == 'xz':
+            for out in _stream_chunks(handle, lzma.LZMADecompressor, chunk_size):
+                yield out
+        else:
+            for out in _plain_chunks(handle, chunk_size, reuse):
+                yield out
+
+
+def iter_stream_chunks(handle, chunk_size=CHUNK):
+    """Chunks of an open binary stream (a pipe), as they come."""
+    read = getattr(handle, 'read1', None) or handle.read
+    pending = []
+    size = 0
+    while True:
+        data = read(chunk_size)
+        if not data:
+            break
+        pending.append(data)
+        size += len(data)
+        if size >= chunk_size:
+            yield b''.join(pending)
+            pending = []
+            size = 0
+    if pending:
+        yield b''.join(pending)
+
+
+_END = object()
+
+
+def prefetch(generator, depth=3):
+    """Run a chunk generator in a thread, ``depth`` chunks ahead; re-raise its errors."""
+    items = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in generator:
+                while not stop.is_set():
+                    try:
+                        items.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((_END, None))
+        except BaseException as err:  # pylint: disable=broad-except
+            items.put((_END, err))
+        finally:
+            close = getattr(generator, 'close', None)
+            if close is not None and stop.is_set():
+                try:
+                    close()
+                except Exception:  # pylint: disable=broad-except
+                    pass
+
+    thread = threading.Thread(target=work, name='mailprivacy-prefetch')
+    thread.daemon = True
+    thread.start()
+    try:
+        while True:
+            item, err = items.get()
+            if item is _END:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
+        # drain so the worker can finish its put and see the flag
+        try:
+            while True:
+                items.get_nowait()
+        except queue.Empty:
+            pass
+        thread.join(5)
+
+
+def iter_regions(chunks, matcher=None):
+    """Regions (buf, start, end, hits) of whole lines, in order, covering every byte.
+
+    ``hits`` is None without a matcher. The last region may end without a newline."""
+    carry = b''
+    for chunk in chunks:
+        if not chunk:
+            continue
+        first = chunk.find(b'\n')
+        if first == -1:
+            carry += chunk
+            if len(carry) > MAX_CARRY:
+                yield carry, 0, len(carry), matcher.hits(carry) if matcher else None
+                carry = b''
+            continue
+        if carry:
+            head = carry + chunk[:first + 1]
+            carry = b''
+            yield head, 0, len(head), matcher.hits(head) if matcher else None
+        last = chunk.rfind(b'\n') + 1
+        if last > first + 1:
+            yield chunk, first + 1, last, matcher.hits(chunk, first + 1, last) if matcher else None
+        if last < len(chunk):
+            carry = chunk[last:]
+    if carry:
+        yield carry, 0, len(carry), matcher.hits(carry) if matcher else None
+
+
+# ------------------------------------------------------------------------------ files
+class LogFile(object):
+    """A source log file found on the host."""
+
+    __slots__ = ('path', 'category', 'compression', 'size', 'default_source')
+
+    def __init__(self, path, category, compression, size, default_source):
+        self.path = path
+        self.category = category
+        self.compression = compression
+        self.size = size
+        self.default_source = default_source
+
+    def __repr__(self):
+        return '<LogFile %s>' % self.category
+
+
+def category_of(path, compression):
+    base = os.path.basename(path)
+    stripped = _COMP_SUFFIX_RE.sub('', base)
+    if _MULTILOG_RE.match(stripped):
+        return 'multilog'
+    if compression:
+        return 'compressed'
+    if _ROTATED_RE.search(base):
+        return 'rotated'
+    return 'live'
+
+
+def _static_root(pattern):
+    """The leading directory of a glob pattern that has no glob character."""
+    parts = []
+    for part in pattern.split('/'):
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    root = '/'.join(parts)
+    return root or '/'
+
+
+def _match_components(path_parts, pattern_parts):
+    if not pattern_parts:
+        return not path_parts
+    head = pattern_parts[0]
+    if head == '**':
+        for i in range(len(path_parts) + 1):
+            if _match_components(path_parts[i:], pattern_parts[1:]):
+                return True
+        return False
+    if not path_parts:
+        return False
+    return fnmatch.fnmatchcase(path_parts[0], head) and _match_components(path_parts[1:], pattern_parts[1:])
+
+
+def matches_pattern(path, pattern):
+    """Glob semantics per path component ('*' never crosses '/', '**' spans directories)."""
+    return _match_components(path.strip('/').split('/'), pattern.strip('/').split('/'))
+
+
+def path_hash(path):
+    return hashlib.sha256(os.fsencode(path)).hexdigest()[:32]
+
+
+def bundle_name(logfile, subject):
+    """Relative name of a source's extract in the bundle: the source path when it is one of
+    the default Debian locations with harmless names, else a hash of the path."""
+    path = logfile.path
+    literal = logfile.default_source
+    if literal:
+        parts = path.strip('/').split('/')
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if not (_SAFE_COMPONENT_RE.match(part) or (last and _MULTILOG_RE.match(_COMP_SUFFIX_RE.sub('', part)))):
+                literal = False
+                break
+    if literal and subject is not None:
+        raw = os.fsencode(path)
+        hay = raw.lower() if subject.fold_needles else raw
+        if any(n in hay for n in subject.needles()) or subject.regex().search(raw):
+            literal = False
+    if literal:
+        return path.strip('/') + '.txt'
+    return 'other/%s.txt' % path_hash(path)
+
+
+class _LazyExtract(object):
+    """A bundle file created on the first matching line (0600, dirs 0700)."""
+
+    def __init__(self, store, bundle_dir, relpath):
+        self.store = store
+        self.bundle_dir = bundle_dir
+        self.relpath = relpath
+        self.handle = None
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.target = None
+
+    def write(self, data):
+        if self.handle is None:
+            root = self.store.bundle_root(self.bundle_dir)
+            self.target = os.path.join(root, self.relpath)
+            fileutil.safe_mkdir(os.path.dirname(self.target), 0o700)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
+            fd = os.open(self.target, flags, 0o600)
+            os.fchmod(fd, 0o600)
+            self.handle = os.fdopen(fd, 'wb')
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+
+    def close(self):
+        if self.handle is not None:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+            self.handle = None
+
+    def abort(self):
+        self.close()
+        if self.target is not None:
+            try:
+                os.unlink(self.target)
+            except OSError:
+                pass
+
+
+class LogStore(Store):
+    """Log files: live, rotated (plain and .gz/.bz2/.xz) and multilog archives.
+
+    Options: ``paths`` (absolute globs; ``**`` recurses; default: Debian's mail logs,
+    syslog, Dovecot, Horde and qmail multilog directories), ``extra_paths`` (added to
+    ``paths``), ``exclude`` (globs), ``chunk_size`` (bytes per read), ``threads`` (read and
+    decompress in a helper thread; off by default: measured slower, the search holds the GIL)."""
+
+    name = 'logs'
+    units = 'lines'
+    OPTIONS = {
+        'paths': list(DEFAULT_PATHS),
+        'extra_paths': [],
+        'exclude': [],
+        'chunk_size': CHUNK,
+        'threads': False,
+    }
+
+    def __init__(self, options=None, runner=None):
+        super(LogStore, self).__init__(options, runner)
+        for key in ('paths', 'extra_paths', 'exclude'):
+            for pattern in self.options[key]:
+                if not isinstance(pattern, str) or not pattern.startswith('/'):
+                    raise StoreError('logs: every entry of option %s must be an absolute path or glob' % key)
+                if '..' in pattern.split('/'):
+                    raise StoreError("logs: option %s must not contain '..'" % key)
+        if not 64 * 1024 <= self.options['chunk_size'] <= 256 * 1024 * 1024:
+            raise StoreError('logs: option chunk_size must be between 64 KiB and 256 MiB')
+        self.problems = {}
+
+    # -------------------------------------------------------------- discovery
+    def files(self):
+        """The regular log files the globs name, each once, symbolic links skipped."""
+        seen = set()
+        out = []
+        self.problems = {}
+        for pattern in self.options['paths'] + self.options['extra_paths']:
+            root = _static_root(pattern)
+            try:
+                real_root = os.path.realpath(root)
+            except OSError:
+                continue
+            for path in sorted(glob.glob(pattern, recursive=True)):
+                path = os.path.normpath(path)
+                if any(fnmatch.fnmatchcase(path, ex) for ex in self.options['exclude']):
+                    continue
+                if os.path.basename(path) in _MULTILOG_CONTROL:
+                    continue
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    if stat.S_ISLNK(st.st_mode):
+                        self._problem('symbolic links skipped')
+                    continue
+                rel = os.path.relpath(path, root)
+                if os.path.realpath(path) != os.path.normpath(os.path.join(real_root, rel)):
+                    self._problem('files behind a symbolic link skipped')
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if key in seen:
+                    continue
+                seen.add(key)
+                try:
+                    comp = fileutil.compression_of(path)
+                except OSError:
+                    self._problem('unreadable files')
+                    continue
+                default = any(matches_pattern(path, d) for d in DEFAULT_PATHS)
+                out.append(LogFile(path, category_of(path, comp), comp, st.st_size, default))
+        return out
+
+    def _problem(self, what):
+        self.problems[what] = self.problems.get(what, 0) + 1
+
+    def _reason(self):
+        return '; '.join('%d %s' % (n, what) for what, n in sorted(self.problems.items()))
+
+    def available(self):
+        if self.files():
+            return True, ''
+        return False, 'no log file matches the configured paths'
+
+    # -------------------------------------------------------------- scanning
+    def chunks(self, logfile):
+        threads = self.options['threads']
+        gen = iter_file_chunks(logfile.path, self.options['chunk_size'], logfile.compression,
+                               reuse=not threads)
+        if threads:
+            return prefetch(gen)
+        return gen
+
+    def scan(self, logfile, matcher):
+        """Regions of one source file (see :func:`iter_regions`)."""
+        return iter_regions(self.chunks(logfile), matcher)
+
+    def _empty(self):
+        res = self.result()
+        res['detail'] = dict((c, 0) for c in CATEGORIES)
+        return res
+
+    def locate(self, subject):
+        matcher = LineMatcher(subject)
+        res = self._empty()
+        files = self.files()
+        if not files:
+            res.update(available=False, reason='no log file matches the configured paths')
+            return res
+        for logfile in files:
+            count = 0
+            try:
+                for _buf, _start, _end, hits in self.scan(logfile, matcher):
+                    count += len(hits)
+            except (OSError, EOFError, zlib.error, lzma.LZMAError):
+                self._problem('files unreadable or damaged (counted up to the damage)')
+            res.add(logfile.category, count)
+        res['reason'] = self._reason()
+        return res
+
+    def export(self, subject, bundle_dir):
+        matcher = LineMatcher(subject)
+        res = self._empty()
+        files = self.files()
+        if not files:
+            res.update(available=False, reason='no log file matches the configured paths')
+            return res
+        names = set()
+        for logfile in files:
+            rel = bundle_name(logfile, subject)
+            if rel in names:
+                rel = 'other/%s.txt' % path_hash(logfile.path)
+            names.add(rel)
+            out = _LazyExtract(self, bundle_dir, rel)
+            count = 0
+            try:
+                for buf, _start, _end, hits in self.scan(logfile, matcher):
+                    for ls, le in hits:
+                        line = buf[ls:le]
+                        if not line.endswith(b'\n'):
+                            line += b'\n'
+                        out.write(line)
+                    count += len(hits)
+                out.close()
+            except (OSError, EOFError, zlib.error, lzma.LZMAError):
+                out.close()
+                self._problem('files unreadable or damaged (exported up to the damage)')
+            except BaseException:
+                out.abort()
+                raise
+            res.add(logfile.category, count)
+            if out.target is not None:
+                res['files'].append({
+                    'path': os.path.relpath(out.target, bundle_dir),
+                    'sha256': out.digest.hexdigest(),
+                    'size': out.size,
+                    'kind': logfile.category,
+                    'count': count,
+                })
+        res['reason'] = self._reason()
+        return res
+
+    def erase(self, subject, check_mode):
+        raise NotImplementedError('log redaction comes with issue 6 (log_redact)')
+
+
+class JournalStore(Store):
+    """The systemd journal, read through ``journalctl`` (``-o short-iso``)."""
+
+    name = 'journal'
+    units = 'entries'
+    OPTIONS = {
+        'journalctl': 'journalctl',
+        'args': [],
+        'directories': ['/var/log/journal', '/run/log/journal'],
+        'chunk_size': CHUNK,
+    }
+
+    def __init__(self, options=None, runner=None):
+        super(JournalStore, self).__init__(options, runner)
+        for arg in self.options['args']:
+            if not isinstance(arg, str) or '\x00' in arg:
+                raise StoreError('journal: option args must be a list of strings')
+        if not 64 * 1024 <= self.options['chunk_size'] <= 256 * 1024 * 1024:
+            raise StoreError('journal: option chunk_size must be between 64 KiB and 256 MiB')
+
+    def _journalctl(self):
+        return self.runner.which(self.options['journalctl'])
+
+    def available(self):
+        if not self._journalctl():
+            return False, 'journalctl not found'
+        if not any(os.path.isdir(d) for d in self.options['directories']):
+            return False, 'no journal directory'
+        return True, ''
+
+    def argv(self):
+        return [self._journalctl(), '--no-pager', '--quiet', '--output=short-iso'] + list(self.options['args'])
+
+    def _regions(self, matcher):
+        with self.runner.stream(self.argv()) as handle:
+            for region in iter_regions(iter_stream_chunks(handle, self.options['chunk_size']), matcher):
+                yield region
+
+    def locate(self, subject):
+        ok, why = self.available()
+        if not ok:
+            return self.unavailable(why)
+        matcher = LineMatcher(subject)
+        res = self.result(detail={'journal': 0})
+        count = 0
+        for _buf, _start, _end, hits in self._regions(matcher):
+            count += len(hits)
+        res.add('journal', count)
+        return res
+
+    def export(self, subject, bundle_dir):
+        ok, why = self.available()
+        if not ok:
+            return self.unavailable(why)
+        matcher = LineMatcher(subject)
+        res = self.result(detail={'journal': 0})
+        out = _LazyExtract(self, bundle_dir, 'journal.txt')
+        count = 0
+        try:
+            for buf, _start, _end, hits in self._regions(matcher):
+                for ls, le in hits:
+                    line = buf[ls:le]
+                    if not line.endswith(b'\n'):
+                        line += b'\n'
+                    out.write(line)
+                count += len(hits)
+            out.close()
+        except BaseException:
+            out.abort()
+            raise
+        res.add('journal', count)
+        if out.target is not None:
+            res['files'].append({'path': os.path.relpath(out.target, bundle_dir),
+                                 'sha256': out.digest.hexdigest(), 'size': out.size,
+                                 'kind': 'journal', 'count': count})
+        return res
+
+    def erase(self, subject, check_mode):
+        raise NotImplementedError('journal erasure comes with issue 6')
