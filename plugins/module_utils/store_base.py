@@ -208,3 +208,59 @@ class Store(object):
         digest, size = fileutil.write_new_file(target, chunks, 0o600)
         return {'path': os.path.relpath(target, bundle_dir), 'sha256': digest, 'size': size,
                 'kind': kind, 'count': count}
+
+
+# ------------------------------------------------------------------------------ running stores
+def safe_error(err):
+    """A message for an error that holds no personal data: StoreError messages as they are
+    (no PII by contract), anything else by class name and errno only (an OSError's text
+    names paths, which may name users)."""
+    if isinstance(err, StoreError):
+        return str(err)
+    errno_ = getattr(err, 'errno', None)
+    if errno_ is not None:
+        return 'unexpected %s (errno %s)' % (type(err).__name__, errno_)
+    return 'unexpected %s' % type(err).__name__
+
+
+def _normalise_result(res, cls):
+    out = Result(store=cls.name, units=cls.units)
+    if isinstance(res, dict):
+        out.update(res)
+    out['store'] = cls.name
+    return out
+
+
+def run_stores(classes, operation, subject, store_options=None, runner=None, context=None, **kwargs):
+    """Run ``operation`` ('locate', 'export' or 'erase') of every store class in order.
+
+    Each store gets ``store_options[name]``; options of the store's OPTIONS that are named in
+    ``context`` (for example request_id, subject_hmac) and not set by the caller are filled
+    from it. An unavailable store gives a Result with available=False and its reason. A
+    store that fails gives a Result with ``error`` set (no PII) and is listed in the second
+    return value. Returns ({name: Result}, [failed names])."""
+    store_options = store_options or {}
+    context = context or {}
+    runner = runner if runner is not None else Runner()
+    results = {}
+    failed = []
+    for cls in classes:
+        opts = dict(store_options.get(cls.name) or {})
+        for key, value in context.items():
+            if key in cls.OPTIONS and opts.get(key) in (None, ''):
+                opts[key] = value
+        try:
+            store = cls(opts, runner)
+            ok, reason = store.available()
+            if not ok:
+                res = Result(store=cls.name, units=cls.units, available=False, reason=reason or 'not available')
+            else:
+                res = _normalise_result(getattr(store, operation)(subject, **kwargs), cls)
+        except NotImplementedError:
+            res = Result(store=cls.name, units=cls.units, error='%s is not supported by this store yet' % operation)
+            failed.append(cls.name)
+        except Exception as err:  # pylint: disable=broad-except
+            res = Result(store=cls.name, units=cls.units, error=safe_error(err))
+            failed.append(cls.name)
+        results[cls.name] = res
+    return results, failed

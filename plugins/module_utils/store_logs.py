@@ -306,13 +306,15 @@ def iter_regions(chunks, matcher=None):
                 yield carry, 0, len(carry), matcher.hits(carry) if matcher else None
                 carry = b''
             continue
+        begin = 0
         if carry:
             head = carry + chunk[:first + 1]
             carry = b''
+            begin = first + 1
             yield head, 0, len(head), matcher.hits(head) if matcher else None
         last = chunk.rfind(b'\n') + 1
-        if last > first + 1:
-            yield chunk, first + 1, last, matcher.hits(chunk, first + 1, last) if matcher else None
+        if last > begin:
+            yield chunk, begin, last, matcher.hits(chunk, begin, last) if matcher else None
         if last < len(chunk):
             carry = chunk[last:]
     if carry:
