@@ -126,13 +126,17 @@ class LineMatcher(object):
 
 # ------------------------------------------------------------------------------ chunk producers
 def _gzip_chunks(handle, chunk_size):
+    """gzip through zlib directly (several members allowed), bounded output per call.
+    A truncated stream raises EOFError after yielding what could be read."""
     decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    fed = False
     read = handle.read
     while True:
         data = read(COMPRESSED_READ)
         if not data:
             break
         while data:
+            fed = True
             out = decomp.decompress(data, chunk_size)
             if out:
                 yield out
@@ -140,23 +144,29 @@ def _gzip_chunks(handle, chunk_size):
                 # a further gzip member follows (concatenated gzip files)
                 data = decomp.unused_data
                 decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                fed = False
                 if data and not data.strip(b'\x00'):
-                    data = b''  # zero padding after the last member
+                    data = b''
             else:
                 data = decomp.unconsumed_tail
     tail = decomp.flush()
     if tail:
         yield tail
+    if fed and not decomp.eof:
+        raise EOFError('compressed stream is truncated')
 
 
 def _stream_chunks(handle, make_decomp, chunk_size):
-    """bzip2 / xz streams (several concatenated streams allowed), bounded output per call."""
+    """bzip2 / xz streams (several concatenated streams allowed), bounded output per call.
+    A truncated stream raises EOFError after yielding what could be read."""
     decomp = make_decomp()
+    fed = False
     read = handle.read
     while True:
         if decomp.eof:
             data = decomp.unused_data
             decomp = make_decomp()
+            fed = False
             if data and not data.strip(b'\x00'):
                 data = b''
             if not data:
@@ -166,9 +176,12 @@ def _stream_chunks(handle, make_decomp, chunk_size):
         elif decomp.needs_input:
             data = read(COMPRESSED_READ)
             if not data:
+                if fed:
+                    raise EOFError('compressed stream is truncated')
                 break
         else:
             data = b''
+        fed = True
         out = decomp.decompress(data, chunk_size)
         if out:
             yield out

@@ -1,0 +1,438 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests of the log stores and of the region scanner they share with redaction."""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import hashlib
+import io
+import lzma
+import os
+import stat
+import zlib
+
+import pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_logs
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
+    CATEGORIES,
+    JournalStore,
+    LineMatcher,
+    LogFile,
+    LogStore,
+    bundle_name,
+    category_of,
+    iter_file_chunks,
+    iter_regions,
+    matches_pattern,
+    prefetch,
+)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
+
+ANN = Subject.from_params(addresses=['ann@example.com'])
+
+SUBJECT_LINES = [
+    b'Nov 23 10:00:01 mx1 postfix/smtp[11]: 4A1: to=<ann@example.com>, relay=local, status=sent',
+    b'Nov 23 10:00:02 mx1 dovecot: imap-login: Login: user=<ann@EXAMPLE.com>, method=PLAIN',
+    b'Nov 23 10:00:03 mx1 postfix/qmgr[12]: 4A2: from=<ann+news@example.com>, size=1200',
+]
+OTHER_LINES = [
+    b'Nov 23 10:00:04 mx1 postfix/smtp[11]: 4A3: to=<joann@example.com>, relay=local',
+    b'Nov 23 10:00:05 mx1 postfix/smtp[11]: 4A4: to=<ann@example.com.evil>, relay=mx',
+    b'Nov 23 10:00:06 mx1 postfix/smtp[11]: 4A5: to=<hartmann@example.com>, relay=mx',
+    b'Nov 23 10:00:07 mx1 dovecot: imap(bob@example.org): Logged out in=10 out=200',
+    b'Nov 23 10:00:08 mx1 postfix/smtp[11]: 4A6: to=<Ann@example.com>, relay=mx',
+]
+
+
+def log_text(subject_lines=1, other_lines=5, seed=0):
+    """Lines in a fixed pseudo-random order; returns (bytes, number of subject lines)."""
+    lines = []
+    for i in range(other_lines):
+        lines.append(OTHER_LINES[(i + seed) % len(OTHER_LINES)])
+    for i in range(subject_lines):
+        lines.insert((i * 7 + seed) % (len(lines) + 1), SUBJECT_LINES[i % len(SUBJECT_LINES)])
+    return b'\n'.join(lines) + b'\n', subject_lines
+
+
+def write(path, data, kind=None):
+    path = str(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    opener = {'gz': gzip.open, 'bz2': bz2.open, 'xz': lzma.open}.get(kind, open)
+    with opener(path, 'wb') as handle:
+        handle.write(data)
+    return path
+
+
+# ------------------------------------------------------------------------------ matcher
+def test_matcher_finds_subject_lines_only():
+    data = b'\n'.join(SUBJECT_LINES + OTHER_LINES) + b'\n'
+    hits = LineMatcher(ANN).hits(data)
+    assert [data[s:e].rstrip(b'\n') for s, e in hits] == SUBJECT_LINES
+
+
+def test_matcher_line_without_newline_and_several_hits_in_a_line():
+    data = b'a ann@example.com b ann@example.com\nno\nlast ann@example.com'
+    hits = LineMatcher(ANN).hits(data)
+    assert hits == [(0, 36), (39, len(data))]
+
+
+def test_matcher_domain_kind_and_folding():
+    sub = Subject.from_params(domain='example.com')
+    data = b'to=<x@EXAMPLE.COM>\nto=<y@example.com.evil>\nrelay=mx.example.com\nto=<z@Example.Com>\n'
+    hits = LineMatcher(sub).hits(data)
+    assert [data[s:e] for s, e in hits] == [b'to=<x@EXAMPLE.COM>\n', b'to=<z@Example.Com>\n']
+
+
+def test_matcher_logins_and_ips():
+    sub = Subject.from_params(logins=['ann'], ips=['192.0.2.1', '2001:db8::a'])
+    data = (b'user=ann, rip=10.0.0.1\nuser=joann\nrip=192.0.2.10\nrip=192.0.2.1, x\n'
+            b'rip=2001:DB8::A lip\nrip=2001:db8::ab\n')
+    hits = LineMatcher(sub).hits(data)
+    assert [data[s:e] for s, e in hits] == [b'user=ann, rip=10.0.0.1\n', b'rip=192.0.2.1, x\n',
+                                           b'rip=2001:DB8::A lip\n']
+
+
+_line = st.binary(max_size=60).map(lambda b: b.replace(b'\n', b' '))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.one_of(_line, st.sampled_from(SUBJECT_LINES + OTHER_LINES)), max_size=40),
+       chunk=st.integers(min_value=1, max_value=200), trailing=st.booleans())
+def test_property_regions_cover_every_byte_and_hit_exactly_the_regex_lines(lines, chunk, trailing):
+    data = b'\n'.join(lines) + (b'\n' if trailing and lines else b'')
+    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)]
+    matcher = LineMatcher(ANN)
+    joined = []
+    found = []
+    for buf, start, end, hits in iter_regions(chunks, matcher):
+        joined.append(bytes(buf[start:end]))
+        for s, e in hits:
+            assert start <= s < e <= end
+            found.append(bytes(buf[s:e]).rstrip(b'\n'))
+    assert b''.join(joined) == data
+    expected = [line for line in data.split(b'\n') if ANN.regex().search(line)]
+    assert found == expected
+
+
+# ------------------------------------------------------------------------------ files
+def test_iter_file_chunks_every_format(tmp_path):
+    data, _n = log_text(3, 2000)
+    for kind in (None, 'gz', 'bz2', 'xz'):
+        path = write(tmp_path / ('f.%s' % kind), data, kind)
+        for reuse in (False, True):
+            got = b''.join(bytes(c) for c in iter_file_chunks(path, 64 * 1024, 'auto', reuse=reuse))
+            assert got == data, kind
+
+
+def test_multi_member_gzip_and_multi_stream_bz2_xz(tmp_path):
+    part1, _ = log_text(1, 50)
+    part2, _ = log_text(2, 50, seed=3)
+    gz = tmp_path / 'multi.gz'
+    gz.write_bytes(gzip.compress(part1) + gzip.compress(part2))
+    bz = tmp_path / 'multi.bz2'
+    bz.write_bytes(bz2.compress(part1) + bz2.compress(part2))
+    xz = tmp_path / 'multi.xz'
+    xz.write_bytes(lzma.compress(part1) + lzma.compress(part2))
+    for path in (gz, bz, xz):
+        assert b''.join(iter_file_chunks(str(path), 65536, 'auto')) == part1 + part2
+
+
+def test_large_compressed_output_is_bounded_per_chunk(tmp_path):
+    data = (SUBJECT_LINES[0] + b'\n') * 200000  # ~18 MB, compresses to almost nothing
+    for kind in ('gz', 'bz2', 'xz'):
+        path = write(tmp_path / ('big.' + kind), data, kind)
+        sizes = [len(c) for c in iter_file_chunks(path, 1 << 20, kind)]
+        assert sum(sizes) == len(data)
+        assert max(sizes) <= 1 << 20
+
+
+def test_prefetch_passes_items_and_errors():
+    assert list(prefetch(iter([b'a', b'b', b'c']))) == [b'a', b'b', b'c']
+
+    def broken():
+        yield b'x'
+        raise OSError(5, 'boom')
+
+    got = []
+    with pytest.raises(OSError):
+        for item in prefetch(broken()):
+            got.append(item)
+    assert got == [b'x']
+    gen = prefetch(iter(range(1000)))
+    assert next(gen) == 0
+    gen.close()
+
+
+@pytest.mark.parametrize('name,comp,expected', [
+    ('/var/log/mail.log', None, 'live'),
+    ('/var/log/mail.log.1', None, 'rotated'),
+    ('/var/log/mail.log-20250101', None, 'rotated'),
+    ('/var/log/mail.log.2.gz', 'gz', 'compressed'),
+    ('/var/log/syslog.3.xz', 'xz', 'compressed'),
+    ('/var/log/qmail/smtpd/current', None, 'multilog'),
+    ('/var/log/qmail/send/@400000006543a1b2c3d4e5f6.s', None, 'multilog'),
+    ('/var/log/qmail/send/@400000006543a1b2c3d4e5f6.u', None, 'multilog'),
+    ('/var/log/dovecot.log', None, 'live'),
+])
+def test_category_of(name, comp, expected):
+    assert category_of(name, comp) == expected
+
+
+def test_matches_pattern():
+    assert matches_pattern('/var/log/mail.log.1', '/var/log/mail.log*')
+    assert not matches_pattern('/var/log/x/mail.log', '/var/log/mail.log*')
+    assert matches_pattern('/var/log/qmail/send/current', '/var/log/qmail/**')
+    assert matches_pattern('/var/log/horde/horde.log', '/var/log/horde/*.log*')
+    assert not matches_pattern('/var/log/horde/sub/horde.log', '/var/log/horde/*.log*')
+
+
+def make_tree(root):
+    """A /var/log lookalike with every kind of source; returns {category: subject lines}."""
+    counts = dict((c, 0) for c in CATEGORIES)
+    specs = [
+        ('mail.log', None, 'live', 3),
+        ('mail.log.1', None, 'rotated', 2),
+        ('mail.log.2.gz', 'gz', 'compressed', 4),
+        ('mail.log.3.bz2', 'bz2', 'compressed', 1),
+        ('mail.log.4.xz', 'xz', 'compressed', 2),
+        ('syslog', None, 'live', 0),
+        ('qmail/send/current', None, 'multilog', 2),
+        ('qmail/send/@400000006543a1b2c3d4e5f6.s', None, 'multilog', 3),
+        ('qmail/smtpd/@400000006543a1b2c3d4e5f7.s', None, 'multilog', 1),
+    ]
+    for i, (name, kind, cat, n) in enumerate(specs):
+        data, _ = log_text(n, 30, seed=i)
+        if cat == 'multilog':
+            data = b''.join(b'@400000006543a1b2%08x ' % j + line + b'\n'
+                            for j, line in enumerate(data.splitlines()))
+        write(os.path.join(root, name), data, kind)
+        counts[cat] += n
+    # multilog control files are never read
+    write(os.path.join(root, 'qmail/send/lock'), b'ann@example.com\n')
+    write(os.path.join(root, 'qmail/send/state'), b'ann@example.com\n')
+    return counts
+
+
+def tree_store(root, **extra):
+    opts = {'paths': [os.path.join(root, 'mail.log*'), os.path.join(root, 'syslog*'),
+                      os.path.join(root, 'qmail/**')]}
+    opts.update(extra)
+    return LogStore(opts)
+
+
+def test_locate_counts_per_category(tmp_path):
+    expected = make_tree(str(tmp_path))
+    res = tree_store(str(tmp_path)).locate(ANN)
+    assert res['store'] == 'logs' and res['units'] == 'lines' and res['available']
+    assert res['detail'] == expected
+    assert res['found'] == sum(expected.values()) == 18
+    assert res['files'] == [] and res['reason'] == ''
+
+
+def test_locate_with_reader_thread_and_small_chunks_gives_the_same(tmp_path):
+    expected = make_tree(str(tmp_path))
+    res = tree_store(str(tmp_path), threads=True, chunk_size=65536).locate(ANN)
+    assert res['detail'] == expected
+
+
+def test_locate_reads_nothing_it_should_not(tmp_path):
+    make_tree(str(tmp_path))
+    target = tmp_path / 'secret'
+    write(target, b'ann@example.com\n' * 5)
+    os.symlink(str(target), str(tmp_path / 'mail.log.9'))
+    os.makedirs(str(tmp_path / 'elsewhere'))
+    write(tmp_path / 'elsewhere' / 'current', b'ann@example.com\n' * 7)
+    os.symlink(str(tmp_path / 'elsewhere'), str(tmp_path / 'qmail' / 'linked'))
+    store = tree_store(str(tmp_path))
+    res = store.locate(ANN)
+    assert res['found'] == 18
+    assert 'symbolic link' in res['reason']
+    assert str(tmp_path) not in res['reason']
+
+
+def test_locate_is_read_only(tmp_path):
+    make_tree(str(tmp_path))
+    before = {}
+    for root, _dirs, files in os.walk(str(tmp_path)):
+        for name in files:
+            path = os.path.join(root, name)
+            st = os.stat(path)
+            before[path] = (st.st_mtime_ns, st.st_size, hashlib.sha256(open(path, 'rb').read()).hexdigest())
+    tree_store(str(tmp_path)).locate(ANN)
+    for path, state in before.items():
+        st = os.stat(path)
+        assert (st.st_mtime_ns, st.st_size, hashlib.sha256(open(path, 'rb').read()).hexdigest()) == state
+
+
+@pytest.mark.parametrize('compress,garbage', [
+    (gzip.compress, b'\x00garbage' * 100), (gzip.compress, b''), (bz2.compress, b''), (lzma.compress, b''),
+])
+def test_damaged_compressed_file_is_reported_not_fatal(tmp_path, compress, garbage):
+    data, _ = log_text(2, 3000)
+    blob = compress(data)
+    (tmp_path / 'mail.log.2.gz').write_bytes(blob[:len(blob) // 2] + garbage)
+    write(tmp_path / 'mail.log', log_text(1, 3)[0])
+    res = LogStore({'paths': [str(tmp_path / 'mail.log*')]}).locate(ANN)
+    assert res['detail']['live'] == 1
+    assert 'damaged' in res['reason']
+
+
+def test_unavailable_without_files(tmp_path):
+    store = LogStore({'paths': [str(tmp_path / 'none*')]})
+    assert store.available() == (False, 'no log file matches the configured paths')
+    res = store.locate(ANN)
+    assert res['available'] is False and res['found'] == 0
+
+
+@pytest.mark.parametrize('opts', [
+    {'paths': ['relative/*.log']}, {'extra_paths': ['/var/log/../etc/*']}, {'paths': '/var/log/*'},
+    {'chunk_size': 10}, {'unknown': 1}, {'threads': 'yes'},
+])
+def test_bad_options(opts):
+    with pytest.raises(StoreError):
+        LogStore(opts)
+
+
+def test_default_paths_are_debian_mail_logs():
+    paths = LogStore().options['paths']
+    for expected in ('/var/log/mail.log*', '/var/log/syslog*', '/var/log/dovecot*.log*',
+                     '/var/log/horde/*.log*', '/var/log/qmail/**'):
+        assert expected in paths
+    assert LogStore({'extra_paths': ['/srv/log/*.log']}).options['paths'] == paths
+
+
+def test_erase_is_not_implemented_yet():
+    with pytest.raises(NotImplementedError):
+        LogStore().erase(ANN, True)
+
+
+# ------------------------------------------------------------------------------ export
+def test_export_writes_matching_lines_per_source(tmp_path):
+    root = tmp_path / 'log'
+    expected = make_tree(str(root))
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir(mode=0o700)
+    res = tree_store(str(root)).export(ANN, str(bundle))
+    assert res['detail'] == expected and res['found'] == 18
+    assert len(res['files']) == 8  # every source with a hit, syslog has none
+    total = 0
+    for entry in res['files']:
+        path = bundle / entry['path']
+        assert entry['path'].startswith('logs/other/')  # not a default source: hashed names
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        data = path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry['sha256'] and len(data) == entry['size']
+        lines = data.splitlines()
+        assert len(lines) == entry['count']
+        for line in lines:
+            assert ANN.regex().search(line)
+            assert b'joann@' not in line and b'.evil' not in line
+        total += entry['count']
+    assert total == 18
+    for dirpath, _dirs, _files in os.walk(str(bundle / 'logs')):
+        assert stat.S_IMODE(os.stat(dirpath).st_mode) == 0o700
+
+
+def test_export_names_default_sources_literally_and_hashes_user_named_paths(monkeypatch):
+    plain = LogFile('/var/log/mail.log.2.gz', 'compressed', 'gz', 1, True)
+    assert bundle_name(plain, ANN) == 'var/log/mail.log.2.gz.txt'
+    multilog = LogFile('/var/log/qmail/send/@400000006543a1b2c3d4e5f6.s', 'multilog', None, 1, True)
+    assert bundle_name(multilog, ANN) == 'var/log/qmail/send/@400000006543a1b2c3d4e5f6.s.txt'
+    for path in ('/var/log/qmail/ann/current', '/var/log/qmail/ann@example.com/current',
+                 '/var/log/horde/ann@example.com.log', '/var/log/qmail/a b/current'):
+        named = LogFile(path, 'multilog', None, 1, True)
+        name = bundle_name(named, Subject.from_params(addresses=['ann@example.com'], logins=['ann']))
+        assert name.startswith('other/') and 'ann' not in name and name.endswith('.txt')
+    custom = LogFile('/srv/logs/mail.log', 'live', None, 1, False)
+    assert bundle_name(custom, ANN).startswith('other/')
+
+
+def test_export_of_a_missing_bundle_dir_fails(tmp_path):
+    make_tree(str(tmp_path / 'log'))
+    with pytest.raises(StoreError):
+        tree_store(str(tmp_path / 'log')).export(ANN, str(tmp_path / 'missing'))
+
+
+def test_export_writes_no_file_without_hits(tmp_path):
+    write(tmp_path / 'log' / 'mail.log', log_text(0, 20)[0])
+    bundle = tmp_path / 'b'
+    bundle.mkdir()
+    res = LogStore({'paths': [str(tmp_path / 'log' / '*')]}).export(ANN, str(bundle))
+    assert res['found'] == 0 and res['files'] == []
+    assert not (bundle / 'logs').exists() or not any(os.scandir(str(bundle / 'logs')))
+
+
+# ------------------------------------------------------------------------------ journal
+class FakeRunner(object):
+    def __init__(self, output, rc=0, present=True):
+        self.output = output
+        self.rc = rc
+        self.present = present
+        self.argv = None
+
+    def which(self, name):
+        return '/usr/bin/journalctl' if self.present else None
+
+    @contextlib.contextmanager
+    def stream(self, argv, check=True):
+        self.argv = argv
+        yield io.BytesIO(self.output)
+        if check and self.rc:
+            raise StoreError('journalctl failed (exit %d)' % self.rc)
+
+    def run(self, argv, data=None, check=True):
+        raise AssertionError('not used')
+
+
+def test_journal_locate_and_export(tmp_path):
+    out = (b'2025-01-01T10:00:00+0000 mx1 dovecot[1]: imap-login: Login: user=<ann@example.com>\n'
+           b'2025-01-01T10:00:01+0000 mx1 dovecot[1]: imap-login: Login: user=<joann@example.com>\n'
+           b'2025-01-01T10:00:02+0000 mx1 postfix/smtp[2]: to=<ann+x@example.com>')
+    journal_dir = tmp_path / 'journal'
+    journal_dir.mkdir()
+    runner = FakeRunner(out)
+    store = JournalStore({'directories': [str(journal_dir)], 'args': ['--since', '2025-01-01']}, runner)
+    res = store.locate(ANN)
+    assert res['found'] == 2 and res['detail'] == {'journal': 2} and res['units'] == 'entries'
+    assert runner.argv[:4] == ['/usr/bin/journalctl', '--no-pager', '--quiet', '--output=short-iso']
+    assert runner.argv[-2:] == ['--since', '2025-01-01']
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = store.export(ANN, str(bundle))
+    assert res['files'][0]['path'] == 'journal/journal.txt'
+    lines = (bundle / 'journal' / 'journal.txt').read_bytes().splitlines()
+    assert len(lines) == 2 and all(b'joann' not in line for line in lines)
+
+
+def test_journal_unavailable_and_failure(tmp_path):
+    assert JournalStore({}, FakeRunner(b'', present=False)).locate(ANN)['available'] is False
+    assert JournalStore({'directories': [str(tmp_path / 'no')]}, FakeRunner(b'')).available() == (
+        False, 'no journal directory')
+    (tmp_path / 'j').mkdir()
+    with pytest.raises(StoreError):
+        JournalStore({'directories': [str(tmp_path / 'j')]}, FakeRunner(b'x\n', rc=1)).locate(ANN)
+    with pytest.raises(NotImplementedError):
+        JournalStore({}, FakeRunner(b'')).erase(ANN, True)
+    with pytest.raises(StoreError):
+        JournalStore({'args': [1]})
+
+
+def test_chunk_boundaries_never_lose_a_line(tmp_path):
+    data, n = log_text(40, 4000, seed=2)
+    path = write(tmp_path / 'mail.log', data)
+    for chunk in (65536, 65536 + 7, 1 << 20):
+        res = LogStore({'paths': [path], 'chunk_size': chunk}).locate(ANN)
+        assert res['found'] == n
+    gzpath = tmp_path / 'g' / 'mail.log.1.gz'
+    write(gzpath, data, 'gz')
+    assert LogStore({'paths': [str(gzpath)], 'chunk_size': 65536}).locate(ANN)['found'] == n
+    assert zlib  # the gzip path uses zlib directly
+    assert store_logs.COMPRESSED_READ >= 64 * 1024
