@@ -94,3 +94,9 @@ def summarise(subject, subject_hmac, results, failed):
         stores=results,
         failed_stores=list(failed),
     )
+
+
+def failure_message(verb, results, failed):
+    """'the <verb> failed in store(s): name (why); ...' (store errors hold no PII)."""
+    return 'the %s failed in store(s): %s' % (verb, '; '.join(
+        '%s (%s)' % (name, results.get(name, {}).get('error', 'failed')) for name in failed))

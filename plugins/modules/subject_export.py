@@ -186,6 +186,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError, run_stores
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import (
     SUBJECT_ARGUMENT_SPEC,
+    failure_message,
     prepare_request,
     summarise,
 )
@@ -318,7 +319,7 @@ def main():
         summary = {'request_id': request_id, 'subject_hmac': subject_hmac, 'host': platform.node(),
                    'complete': not failed, 'found': dict((n, r.get('found', 0)) for n, r in results.items())}
         if failed:
-            module.fail_json(msg='the search failed in store(s): %s' % ', '.join(failed), changed=False,
+            module.fail_json(msg=failure_message('search', results, failed), changed=False,
                              summary=summary, complete=False, **dict(base, **out))
         module.exit_json(changed=True, summary=summary, complete=True, **dict(base, **out))
 
@@ -357,7 +358,7 @@ def main():
     result = dict(base, changed=True, manifest_sha256=digest, summary=manifest_summary(manifest),
                   complete=not failed, **out)
     if failed:
-        module.fail_json(msg='the export failed in store(s): %s; the bundle is incomplete' % ', '.join(failed),
+        module.fail_json(msg=failure_message('export', results, failed) + '; the bundle is incomplete',
                          **result)
     module.exit_json(**result)
 

@@ -187,6 +187,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError, run_stores
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import (
     SUBJECT_ARGUMENT_SPEC,
+    failure_message,
     prepare_request,
     summarise,
 )
@@ -205,7 +206,7 @@ def main():
                                  context=context)
     out = summarise(subject, subject_hmac, results, failed)
     if failed:
-        module.fail_json(msg='the search failed in store(s): %s' % ', '.join(failed), changed=False, **out)
+        module.fail_json(msg=failure_message('search', results, failed), changed=False, **out)
     module.exit_json(changed=False, **out)
 
 
