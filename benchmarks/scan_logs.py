@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2025, mailprivacy.gdpr maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -196,7 +195,7 @@ def parse_size(text):
 def best_of(repeat, func):
     best = None
     result = None
-    for _ in range(repeat):
+    for _run in range(repeat):
         start = time.perf_counter()
         result = func()
         elapsed = time.perf_counter() - start
@@ -248,7 +247,7 @@ def measure(LogStore, Subject, address, plain, gz, plain_bytes, gz_bytes, env, r
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--size', default='1G', help='plain bytes, and uncompressed bytes in gzip files (default 1G)')
     parser.add_argument('--quick', action='store_true', help='64M each: a smoke run')
     parser.add_argument('--repeat', type=int, default=3, help='runs per measurement, best is kept (default 3)')
@@ -298,8 +297,8 @@ def main(argv=None):
               '(joann@..., ...@example.com.evil) and misses the upper-case domain and '
               'plus-addressed forms; LogStore counts exactly the subject\'s lines, so the line '
               'counts differ by design.')
-        print('python %s, %d CPU(s), load average %s' % (sys.version.split()[0], os.cpu_count() or 0,
-                                                       ' '.join('%.2f' % x for x in os.getloadavg())))
+        load = ' '.join('%.2f' % x for x in os.getloadavg())
+        print('python %s, %d CPU(s), load average %s' % (sys.version.split()[0], os.cpu_count() or 0, load))
     finally:
         if args.keep:
             print('kept %s' % workdir)

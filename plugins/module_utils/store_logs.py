@@ -220,17 +220,13 @@ def iter_file_chunks(path, chunk_size=CHUNK, compression=None, reuse=False):
     fd = os.open(path, flags)
     with os.fdopen(fd, 'rb', buffering=0) as handle:
         if compression == 'gz':
-            for out in _gzip_chunks(handle, chunk_size):
-                yield out
+            yield from _gzip_chunks(handle, chunk_size)
         elif compression == 'bz2':
-            for out in _stream_chunks(handle, bz2.BZ2Decompressor, chunk_size):
-                yield out
+            yield from _stream_chunks(handle, bz2.BZ2Decompressor, chunk_size)
         elif compression == 'xz':
-            for out in _stream_chunks(handle, lzma.LZMADecompressor, chunk_size):
-                yield out
+            yield from _stream_chunks(handle, lzma.LZMADecompressor, chunk_size)
         else:
-            for out in _plain_chunks(handle, chunk_size, reuse):
-                yield out
+            yield from _plain_chunks(handle, chunk_size, reuse)
 
 
 def iter_stream_chunks(handle, chunk_size=CHUNK):
@@ -661,8 +657,7 @@ class JournalStore(Store):
 
     def _regions(self, matcher):
         with self.runner.stream(self.argv()) as handle:
-            for region in iter_regions(iter_stream_chunks(handle, self.options['chunk_size']), matcher):
-                yield region
+            yield from iter_regions(iter_stream_chunks(handle, self.options['chunk_size']), matcher)
 
     def locate(self, subject):
         ok, why = self.available()

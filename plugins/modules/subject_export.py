@@ -34,6 +34,7 @@ attributes:
     description: Counts what would be exported (as M(mailprivacy.gdpr.subject_find) does) and writes nothing.
   diff_mode:
     support: none
+    description: The bundle is new data, not a change of existing files; no diff is shown.
 options:
   addresses:
     description:
@@ -66,7 +67,9 @@ options:
     elements: str
     default: []
   store_options:
-    description: Options per store name; unknown stores and options are refused.
+    description:
+      - Options per store name; unknown stores and options are refused. See M(mailprivacy.gdpr.subject_find)
+        for the options of the log and journal stores.
     type: dict
     default: {}
   hmac_key:
@@ -91,7 +94,7 @@ options:
     default: false
 notes:
   - Needs root to read every store. Uses the Python standard library only.
-  - A store that fails is recorded in the manifest and in RV(stores.<name>.error), and the module fails after the
+  - A store that fails is recorded in the manifest and in RV(stores), and the module fails after the
     other stores have been exported; the bundle is kept so that nothing read is lost, and its manifest says it is
     incomplete (RV(complete=false)).
 seealso:

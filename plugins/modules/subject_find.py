@@ -34,6 +34,7 @@ attributes:
     description: The module only reads; check mode changes nothing about what it does.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to show.
 options:
   addresses:
     description:
@@ -71,14 +72,20 @@ options:
   stores:
     description:
       - Names of the stores to search (for example V(logs), V(journal)). Empty means every store of the
-        registry; a store that is not present on the host is reported with RV(stores.<name>.available=false).
+        registry; a store that is not present on the host is reported with C(stores.<name>.available=false).
     type: list
     elements: str
     default: []
   store_options:
     description:
-      - Options per store name, for example C({logs: {extra_paths: [/srv/log/*.log]}}). Unknown stores
-        and unknown options are refused.
+      - "Options per store name, for example C({logs: {extra_paths: [/srv/log/*.log]}}). Unknown stores
+        and unknown options are refused."
+      - "Options of the log store V(logs): C(paths) (absolute globs, C(**) recurses; default Debian's
+        C(/var/log/mail.log*), C(mail.info*), C(mail.warn*), C(mail.err*), C(syslog*), C(dovecot*.log*),
+        C(/var/log/horde/*.log*) and C(/var/log/qmail/**)), C(extra_paths) (added to C(paths)), C(exclude)
+        (globs), C(chunk_size) (bytes per read), C(threads) (read in a helper thread)."
+      - "Options of V(journal): C(journalctl) (command), C(args) (extra arguments such as C([--since, 2024-01-01])),
+        C(directories) (journal directories whose presence makes the store available)."
     type: dict
     default: {}
   hmac_key:
@@ -92,7 +99,7 @@ options:
     type: str
 notes:
   - Needs root to read every store. Uses the Python standard library only.
-  - A store that fails is reported in RV(stores.<name>.error) and makes the module fail after every other store
+  - A store that fails is reported in C(stores.<name>.error) and makes the module fail after every other store
     has been searched, so that a partial search is never mistaken for a complete one.
 seealso:
   - module: mailprivacy.gdpr.subject_export
@@ -134,7 +141,7 @@ identifiers:
   type: dict
   sample: {addresses: 2, logins: 1, ips: 0, domain: 0}
 found:
-  description: Total of RV(stores.<name>.found) over the stores.
+  description: Total of C(stores.<name>.found) over the stores.
   returned: always
   type: int
   sample: 42
@@ -161,7 +168,7 @@ stores:
       description: Number of items of the subject.
       type: int
     units:
-      description: What RV(stores.<name>.found) counts (V(lines), V(messages), V(rows), ...).
+      description: What C(stores.<name>.found) counts (V(lines), V(messages), V(rows), ...).
       type: str
     detail:
       description: Counts by non-personal category (for logs V(live), V(rotated), V(compressed), V(multilog)).

@@ -96,8 +96,8 @@ def test_matcher_logins_and_ips():
     data = (b'user=ann, rip=10.0.0.1\nuser=joann\nrip=192.0.2.10\nrip=192.0.2.1, x\n'
             b'rip=2001:DB8::A lip\nrip=2001:db8::ab\n')
     hits = LineMatcher(sub).hits(data)
-    assert [data[s:e] for s, e in hits] == [b'user=ann, rip=10.0.0.1\n', b'rip=192.0.2.1, x\n',
-                                           b'rip=2001:DB8::A lip\n']
+    assert [data[s:e] for s, e in hits] == [
+        b'user=ann, rip=10.0.0.1\n', b'rip=192.0.2.1, x\n', b'rip=2001:DB8::A lip\n']
 
 
 _line = st.binary(max_size=60).map(lambda b: b.replace(b'\n', b' '))
@@ -133,8 +133,8 @@ def test_iter_file_chunks_every_format(tmp_path):
 
 
 def test_multi_member_gzip_and_multi_stream_bz2_xz(tmp_path):
-    part1, _ = log_text(1, 50)
-    part2, _ = log_text(2, 50, seed=3)
+    part1 = log_text(1, 50)[0]
+    part2 = log_text(2, 50, seed=3)[0]
     gz = tmp_path / 'multi.gz'
     gz.write_bytes(gzip.compress(part1) + gzip.compress(part2))
     bz = tmp_path / 'multi.bz2'
@@ -209,7 +209,7 @@ def make_tree(root):
         ('qmail/smtpd/@400000006543a1b2c3d4e5f7.s', None, 'multilog', 1),
     ]
     for i, (name, kind, cat, n) in enumerate(specs):
-        data, _ = log_text(n, 30, seed=i)
+        data = log_text(n, 30, seed=i)[0]
         if cat == 'multilog':
             data = b''.join(b'@400000006543a1b2%08x ' % j + line + b'\n'
                             for j, line in enumerate(data.splitlines()))
@@ -276,7 +276,7 @@ def test_locate_is_read_only(tmp_path):
     (gzip.compress, b'\x00garbage' * 100), (gzip.compress, b''), (bz2.compress, b''), (lzma.compress, b''),
 ])
 def test_damaged_compressed_file_is_reported_not_fatal(tmp_path, compress, garbage):
-    data, _ = log_text(2, 3000)
+    data = log_text(2, 3000)[0]
     blob = compress(data)
     (tmp_path / 'mail.log.2.gz').write_bytes(blob[:len(blob) // 2] + garbage)
     write(tmp_path / 'mail.log', log_text(1, 3)[0])

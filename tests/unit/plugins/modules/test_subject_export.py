@@ -95,12 +95,12 @@ def test_export_bundle_layout_modes_and_manifest(tmp_path, capsys):
 
 
 def test_export_is_idempotent_and_force_rebuilds(tmp_path, capsys):
-    first, _ = run(capsys, base_args(tmp_path))
+    first = run(capsys, base_args(tmp_path))[0]
     second, raw = run(capsys, base_args(tmp_path))
     assert second['changed'] is False and second['manifest_sha256'] == first['manifest_sha256']
     assert second['stores']['logs']['found'] == 10
     assert_no_identifier(raw)
-    forced, _ = run(capsys, base_args(tmp_path, force=True))
+    forced = run(capsys, base_args(tmp_path, force=True))[0]
     assert forced['changed'] is True and forced['summary']['file_count'] == 3
     assert sorted(os.listdir(str(tmp_path / 'exports'))) == ['req-42']
 

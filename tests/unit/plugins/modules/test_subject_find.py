@@ -105,9 +105,9 @@ def test_find_is_read_only(tmp_path, capsys):
 def test_hmac_is_stable_and_keyed(tmp_path, capsys):
     make_logs(str(tmp_path))
     base = dict(IDENTIFIERS, stores=['logs'], store_options=store_opts(str(tmp_path)))
-    first, _ = run(capsys, dict(base, hmac_key=KEY))
-    again, _ = run(capsys, dict(base, hmac_key=KEY, addresses=list(reversed(IDENTIFIERS['addresses']))))
-    other, _ = run(capsys, dict(base, hmac_key=KEY + 'x'))
+    first = run(capsys, dict(base, hmac_key=KEY))[0]
+    again = run(capsys, dict(base, hmac_key=KEY, addresses=list(reversed(IDENTIFIERS['addresses']))))[0]
+    other = run(capsys, dict(base, hmac_key=KEY + 'x'))[0]
     assert first['subject_hmac'] == again['subject_hmac'] != other['subject_hmac']
 
 
