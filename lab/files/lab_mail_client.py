@@ -44,8 +44,17 @@ def deliver_to_maildir(user, number):
 
 
 def smtp_session(user, number):
-    with smtplib.SMTP("127.0.0.1", 25, timeout=60) as smtp:
-        smtp.sendmail("newsletter@example.net", ["%s@%s" % (user, host)], message(user, number))
+    # Retry for a minute: right after a restart the SMTP server may refuse or answer 4xx.
+    for attempt in range(30):
+        try:
+            with smtplib.SMTP("127.0.0.1", 25, timeout=60) as smtp:
+                smtp.sendmail("newsletter@example.net", ["%s@%s" % (user, host)], message(user, number))
+            return
+        except (OSError, smtplib.SMTPException) as error:
+            if attempt == 29:
+                raise
+            print("SMTP attempt %d failed (%s), retrying" % (attempt + 1, type(error).__name__), file=sys.stderr)
+            time.sleep(2)
 
 
 def wait_for_delivery(user, count):
