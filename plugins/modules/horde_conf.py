@@ -44,7 +44,7 @@ options:
   settings:
     description:
       - The entries to set (O(state=present)) or remove (O(state=absent)).
-      - Either a dictionary of dotted key paths to values, for example C({log.priority: WARNING}),
+      - Either a dictionary of dotted key paths to values, for example key C(log.priority) with value C(WARNING),
         or a list of dictionaries with C(key) (a dotted string or a list of path segments; use the
         list form when a segment contains a dot or must be an integer) and either C(value) or
         C(constant) (the name of a PHP constant written without quotes, for example C(LOG_MAIL)).
