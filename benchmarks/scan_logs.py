@@ -12,8 +12,9 @@ cache, the best of ``--repeat`` runs of:
 
 * ``LC_ALL=C grep -F -c <address> <plain files>``
 * ``zcat <gz files> | LC_ALL=C grep -F -c <address>``
-* ``LogStore.locate`` on the plain files and on the gzip files (default: with the reader
-  thread; ``single-thread`` rows without it)
+* ``LogStore.locate`` on the plain files and on the gzip files: default options (one
+  process, one thread), with the reader thread (``threads: true``), and with two worker
+  processes (``workers: 2``, one file per worker at a time)
 
 and prints throughput (MB of uncompressed log per second) and the ratios to grep.
 This is a script that prints figures, not a test: it asserts nothing about speed.
@@ -224,8 +225,8 @@ def measure(LogStore, Subject, address, plain, gz, plain_bytes, gz_bytes, env, r
                              stdout=subprocess.PIPE, check=False).stdout
         return int(out.strip())
 
-    def store(paths, threads=False):
-        st = LogStore({'paths': paths, 'threads': threads})
+    def store(paths, threads=False, workers=1):
+        st = LogStore({'paths': paths, 'threads': threads, 'workers': workers})
         return lambda: st.locate(subject)['found']
 
     rows = []
@@ -238,7 +239,8 @@ def measure(LogStore, Subject, address, plain, gz, plain_bytes, gz_bytes, env, r
         rows.append(('%s %s (%s)' % (base_label, address, kind), secs, base_rate, count, base_rate))
         print('  %-58s %7.2f s %6.0f MB/s lines=%d' % rows[-1][:4], flush=True)
         for label, func in (('LogStore.locate', store(files)),
-                            ('LogStore.locate, reader thread', store(files, True))):
+                            ('LogStore.locate, reader thread', store(files, True)),
+                            ('LogStore.locate, 2 workers', store(files, False, 2))):
             warm(files)
             secs, count = best_of(repeat, func)
             rows.append(('%s %s (%s)' % (label, address, kind), secs, nbytes / secs / 1e6, count, base_rate))

@@ -58,9 +58,8 @@ _LOGIN_POST = rb'(?![A-Za-z0-9_%+=@\x80-\xff-])(?!\.[A-Za-z0-9_\x80-\xff-])'
 
 # byte values that, right before an anchored needle, rule a match out (the lookbehinds)
 _PRE_SET = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-') | frozenset(range(0x80, 0x100))
-# from this length on the local part alone is the needle of an address (one bytes.find pass
-# instead of two for local@ and local+)
-_ONE_NEEDLE_LOCAL = 5
+_ALL_BYTES = frozenset(range(256))
+_LOGIN_AFTER_SET = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_%+=@-') | frozenset(range(0x80, 0x100))
 _IP4_PRE_SET = frozenset(b'0123456789.')
 _IP6_PRE_SET = frozenset(b'0123456789abcdefABCDEF:')
 
@@ -387,54 +386,62 @@ class Subject(object):
         return self._regex
 
     def prefilter(self):
-        """[(needle, anchored, forbidden_before)]: literal byte strings such that every regex
-        match contains one; ``anchored`` means a match starts exactly where the needle
-        starts (addresses, logins, IPs), so a scanner can try ``regex().match`` at the
-        needle's position instead of searching the whole line, and skip at once a needle
-        preceded by a byte in ``forbidden_before`` (a frozenset of byte values; such a
-        position never starts a match). Needles are lower-case when :attr:`fold_needles` is
-        true (search them in ``chunk.lower()``)."""
+        """[(needle, anchored, forbidden_before, forbidden_after)]: literal byte strings such
+        that every regex match contains one; ``anchored`` means a match starts exactly where
+        the needle starts (addresses, logins, IPs), so a scanner can try ``regex().match`` at
+        the needle's position instead of searching the whole line, and skip at once an
+        anchored needle preceded by a byte of ``forbidden_before`` or followed by a byte of
+        ``forbidden_after`` (frozensets of byte values; such a position never starts a
+        match). Needles are lower-case when :attr:`fold_needles` is true (search them in
+        ``chunk.lower()``)."""
         if self._needles is None:
             raw = []
+            not_at_or_sep = _ALL_BYTES - frozenset(b'@' + (self.plus_separator or '@').encode('ascii'))
             for variant in self.address_variants + tuple(x for x in self.logins if '@' in x):
                 local = variant.rsplit('@', 1)[0].encode('utf-8')
-                if self.plus_separator and len(local) >= _ONE_NEEDLE_LOCAL:
-                    # one pass for both forms: the local part alone is selective enough
-                    raw.append((local, _PRE_SET))
+                if self.plus_separator:
+                    # one pass for both forms (local@ and local+tag@)
+                    raw.append((local, _PRE_SET, not_at_or_sep))
                 else:
-                    raw.append((local + b'@', _PRE_SET))
-                    if self.plus_separator:
-                        raw.append((local + self.plus_separator.encode('ascii'), _PRE_SET))
+                    raw.append((local + b'@', _PRE_SET, frozenset()))
             for dom in self.domain_variants:
-                raw.append((b'@' + dom.encode('utf-8'), None))
+                raw.append((b'@' + dom.encode('utf-8'), None, frozenset()))
             for login in self.logins:
                 if '@' not in login:
-                    raw.append((login.encode('utf-8'), _PRE_SET | frozenset(b'@')))
+                    raw.append((login.encode('utf-8'), _PRE_SET | frozenset(b'@'), _LOGIN_AFTER_SET))
             for ip in self.ips:
-                raw.append((ip.encode('ascii'), _IP6_PRE_SET if ':' in ip else _IP4_PRE_SET))
+                if ':' in ip:
+                    raw.append((ip.encode('ascii'), _IP6_PRE_SET, _IP6_PRE_SET))
+                else:
+                    raw.append((ip.encode('ascii'), _IP4_PRE_SET, frozenset(b'0123456789')))
             if self.fold_needles:
-                raw = [(n.lower(), f) for n, f in raw]
+                raw = [(n.lower(), b, a) for n, b, a in raw]
             merged = {}
-            for needle, forbid in raw:
+            for needle, before, after in raw:
                 if needle in merged:
-                    old = merged[needle]
-                    forbid = None if old is None or forbid is None else (old & forbid)
-                merged[needle] = forbid
-            keep = []
-            for needle, forbid in merged.items():
+                    old_before, old_after = merged[needle]
+                    before = None if old_before is None or before is None else (old_before & before)
+                    after = old_after & after
+                merged[needle] = (before, after)
+            # a needle that contains another one is dropped when the shorter one serves for
+            # it: any unanchored needle, or an anchored prefix (whose neighbour sets then
+            # widen to let the longer needle's matches through)
+            final = dict(merged)
+            for needle, (forbid, after) in sorted(merged.items(), key=lambda item: -len(item[0])):
                 anchored = forbid is not None
-                covered = False
-                for other, other_forbid in merged.items():
-                    other_anchored = other_forbid is not None
-                    if other == needle or other not in needle:
+                for other in sorted(final, key=len):
+                    if other == needle or other not in needle or needle not in final:
                         continue
-                    # every match that holds ``needle`` also holds ``other``; the shorter
-                    # needle serves when it does not lose the anchor
-                    if not other_anchored or (anchored and needle.startswith(other)):
-                        covered = True
-                        break
-                if not covered:
-                    keep.append((needle, anchored, forbid or frozenset()))
+                    other_forbid, other_after = final[other]
+                    if other_forbid is None:
+                        del final[needle]
+                    elif anchored and needle.startswith(other):
+                        del final[needle]
+                        final[other] = (other_forbid & forbid,
+                                        other_after - frozenset(needle[len(other):len(other) + 1]))
+            keep = []
+            for needle, (forbid, after) in final.items():
+                keep.append((needle, forbid is not None, forbid or frozenset(), after))
             self._needles = sorted(keep, key=lambda item: (-len(item[0]), item[0]))
         return list(self._needles)
 

@@ -436,3 +436,74 @@ def test_chunk_boundaries_never_lose_a_line(tmp_path):
     assert LogStore({'paths': [str(gzpath)], 'chunk_size': 65536}).locate(ANN)['found'] == n
     assert zlib  # the gzip path uses zlib directly
     assert store_logs.COMPRESSED_READ >= 64 * 1024
+
+
+# ------------------------------------------------------------------------------ prefilter = regex
+_frag_local = st.sampled_from(['ann', 'an', 'jo', 'x', 'hartm', 'ann.b', 'user1', 'user12'])
+_frag_dom = st.sampled_from(['example.com', 'EXAMPLE.com', 'example.com.evil', 'ex.org', 'bücher.de',
+                             'xn--bcher-kva.de'])
+_frag = st.one_of(
+    st.builds(lambda l, s, t, d: '%s%s@%s' % (l, s + t if s else '', d), _frag_local,
+              st.sampled_from(['', '+', '-']), st.sampled_from(['', 'tag']), _frag_dom),
+    _frag_local, st.sampled_from(['192.0.2.1', '192.0.2.10', '10.192.0.2.1', '2001:db8::1', '2001:DB8::1',
+                                  '2001:db8::12', ' ', '<', '>', '=', '.', ',', '@', '+', '\t', 'ä']),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.lists(_frag, max_size=6).map(''.join), max_size=12),
+       addresses=st.lists(st.builds('{}@{}'.format, _frag_local,
+                                    st.sampled_from(['example.com', 'bücher.de'])), max_size=2),
+       logins=st.lists(_frag_local, max_size=2),
+       ips=st.lists(st.sampled_from(['192.0.2.1', '2001:db8::1']), max_size=2),
+       domain=st.sampled_from([None, None, 'example.com']),
+       plus=st.sampled_from(['+', '-', '']),
+       short=st.sampled_from([0, 8, 100]))
+def test_property_matcher_hits_exactly_the_regex_lines(lines, addresses, logins, ips, domain, plus, short):
+    if not (addresses or logins or ips or domain):
+        logins = ['ann']
+    sub = Subject.from_params(addresses=addresses, logins=logins, ips=ips, domain=domain, plus_separator=plus)
+    saved = store_logs.SHORT_NEEDLE
+    store_logs.SHORT_NEEDLE = short
+    try:
+        matcher = LineMatcher(sub)
+    finally:
+        store_logs.SHORT_NEEDLE = saved
+    data = ('\n'.join(lines) + '\n').encode('utf-8')
+    hits = matcher.hits(data)
+    got = [data[s:e].rstrip(b'\n') for s, e in hits]
+    expected = [line for line in data.split(b'\n')[:-1] if sub.regex().search(line)]
+    assert got == expected
+
+
+# ------------------------------------------------------------------------------ workers
+def test_fork_map_matches_serial_and_reports_worker_errors():
+    items = list(range(7))
+    assert store_logs.fork_map(lambda x: (x, x * x), items, 3, [1, 5, 2, 8, 1, 1, 3]) == [
+        [x, x * x] for x in items]
+    assert store_logs.fork_map(lambda x: x + 1, items, 1) == [x + 1 for x in items]
+
+    def boom(x):
+        if x == 4:
+            raise OSError(13, 'denied', '/home/ann@example.com/x')
+        return x
+
+    with pytest.raises(StoreError) as err:
+        store_logs.fork_map(boom, items, 2)
+    assert 'errno 13' in str(err.value) and 'ann' not in str(err.value)
+
+
+def test_workers_give_the_same_counts_and_export(tmp_path):
+    expected = make_tree(str(tmp_path / 'log'))
+    serial = tree_store(str(tmp_path / 'log')).locate(ANN)
+    parallel = tree_store(str(tmp_path / 'log'), workers=3).locate(ANN)
+    assert serial['detail'] == parallel['detail'] == expected
+    b1 = tmp_path / 'b1'
+    b2 = tmp_path / 'b2'
+    b1.mkdir()
+    b2.mkdir()
+    one = tree_store(str(tmp_path / 'log')).export(ANN, str(b1))
+    two = tree_store(str(tmp_path / 'log'), workers=4).export(ANN, str(b2))
+    assert one['files'] == two['files'] and one['detail'] == two['detail']
+    for entry in two['files']:
+        assert (b2 / entry['path']).read_bytes() == (b1 / entry['path']).read_bytes()
