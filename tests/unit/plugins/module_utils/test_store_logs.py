@@ -507,3 +507,27 @@ def test_workers_give_the_same_counts_and_export(tmp_path):
     assert one['files'] == two['files'] and one['detail'] == two['detail']
     for entry in two['files']:
         assert (b2 / entry['path']).read_bytes() == (b1 / entry['path']).read_bytes()
+
+
+def test_mmap_regions_equal_read_regions(tmp_path):
+    data = log_text(25, 3000, seed=4)[0] + SUBJECT_LINES[1]  # no final newline
+    path = write(tmp_path / 'mail.log.1', data)
+    matcher = LineMatcher(ANN)
+    mapped = list((bytes(b[s:e]), [bytes(b[x:y]) for x, y in h])
+                  for b, s, e, h in store_logs.iter_mmap_regions(path, matcher, window=4096))
+    assert b''.join(part for part, _hits in mapped) == data
+    read = [bytes(b[x:y]) for b, _s, _e, h in iter_regions(iter_file_chunks(path, 65536), matcher)
+            for x, y in h]
+    assert [line for _part, hits in mapped for line in hits] == read
+    assert len(read) == 26
+    empty = write(tmp_path / 'mail.log.2', b'')
+    assert list(store_logs.iter_mmap_regions(empty, matcher)) == []
+
+
+def test_mmap_only_for_files_nobody_truncates(tmp_path):
+    expected = make_tree(str(tmp_path))
+    store = tree_store(str(tmp_path))
+    used = dict((os.path.basename(f.path), store.use_mmap(f)) for f in store.files())
+    assert used['mail.log.1'] and used['@400000006543a1b2c3d4e5f6.s']
+    assert not used['mail.log'] and not used['current'] and not used['mail.log.2.gz']
+    assert tree_store(str(tmp_path), mmap=False).locate(ANN)['detail'] == expected == store.locate(ANN)['detail']
