@@ -10,7 +10,8 @@ DOCUMENTATION = r"""
 module: horde_conf
 short_description: Read and set values of a PHP configuration array in a Horde configuration file
 version_added: 0.2.0
-author: mailprivacy.gdpr maintainers
+author:
+  - mailprivacy.gdpr maintainers (!UNKNOWN)
 description:
   - Sets or removes entries of a PHP array variable, by default C($conf), in a Horde configuration
     file such as C(/etc/horde/horde/conf.php), C(/etc/horde/imp/conf.php) or
@@ -153,12 +154,13 @@ backup_file:
   sample: /etc/horde/horde/conf.php.1234.2025-01-01@10:00:00~
 """
 
+import math
 import os
 import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
 
 # --------------------------------------------------------------------------------------------
 # Values
@@ -298,7 +300,7 @@ def to_php_value(value):
             raise ValueError("integer %d does not fit into a PHP integer" % value)
         return value
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if math.isnan(value) or math.isinf(value):
             raise ValueError("NaN and infinite floats cannot be written as PHP literals")
         return value
     if isinstance(value, PhpArray):

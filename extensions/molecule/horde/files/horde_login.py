@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2025, mailprivacy.gdpr maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -9,7 +8,7 @@ and for a successful login also opens the portal page the login redirects to, ch
 that it is served to an authenticated session. Standard library only; runs on the
 controller (verifier) and in the container (prepare).
 
-Usage: horde_login.py BASE_URL USER PASSWORD   (prints JSON; exit 0 when the outcome is
+Usage: python3 horde_login.py BASE_URL USER PASSWORD   (prints JSON; exit 0 when the outcome is
        the one --expect names: success or failure)
 """
 

@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mailprivacy.gdpr.plugins.modules import horde_conf as mod
 from ansible_collections.mailprivacy.gdpr.plugins.modules.horde_conf import (
-    UNDEFINED,
     UNKNOWN,
     PhpArray,
     PhpConstant,
