@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Action plugin of mailprivacy.gdpr.subject_request: validate a data-subject request on the
+controller before any host is touched (documentation: plugins/modules/subject_request.py)."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils.audit import prepare_request
+
+ARGUMENT_SPEC = dict(
+    subject=dict(type='raw', no_log=True),
+    domain=dict(type='raw', no_log=True),
+    plus_separator=dict(type='str', default='+'),
+    hmac_key=dict(type='raw', no_log=True),
+    request_id=dict(type='str'),
+    operator=dict(type='str'),
+    action=dict(type='str', default='find', choices=['find', 'export', 'erase']),
+    expect_kind=dict(type='str', default='any', choices=['any', 'user', 'domain']),
+    stores=dict(type='list', elements='str', default=[]),
+    store_options=dict(type='raw', default={}),
+    audit_dir=dict(type='str', default='audit'),
+    export_dir=dict(type='str', default='exports'),
+    force=dict(type='bool', default=False),
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        params = dict(args)
+        params['check_mode'] = bool(self._task.check_mode)
+        request, problems = prepare_request(params, task_vars or {})
+        request['audit_dir'] = os.path.abspath(os.path.expanduser(args['audit_dir']))
+        request['export_dir'] = os.path.abspath(os.path.expanduser(args['export_dir']))
+        if request['request_id']:
+            request['staging_dir'] = os.path.join(request['export_dir'], '.%s.partial' % request['request_id'])
+        if request['request_id'] and params['action'] == 'export' and not args['force'] and not params['check_mode']:
+            archive = os.path.join(request['export_dir'], '%s.tar.gz' % request['request_id'])
+            if os.path.lexists(archive):
+                problems.append('the archive of request %s exists already in %s; choose another gdpr_request_id '
+                                'or set gdpr_export_force=true to replace it' % (request['request_id'],
+                                                                                request['export_dir']))
+        result['request'] = request
+        result['changed'] = False
+        if problems:
+            result['failed'] = True
+            result['msg'] = 'the request was refused before any host was touched: ' + '; '.join(problems)
+            return result
+        result['msg'] = 'request %s (%s, subject HMAC %s) is valid' % (
+            request['request_id'], request['kind'], request['subject_hmac'][:16])
+        return result
