@@ -50,8 +50,8 @@ class ActionModule(ActionBase):
             archive = os.path.join(request['export_dir'], '%s.tar.gz' % request['request_id'])
             if os.path.lexists(archive):
                 problems.append('the archive of request %s exists already in %s; choose another gdpr_request_id '
-                                'or set gdpr_export_force=true to replace it' % (request['request_id'],
-                                                                                request['export_dir']))
+                                'or set gdpr_export_force=true to replace it'
+                                % (request['request_id'], request['export_dir']))
         result['request'] = request
         result['changed'] = False
         if problems:
