@@ -34,6 +34,7 @@ ARGUMENT_SPEC = dict(
     steps=dict(type='list', elements='str', default=[]),
     result_prefix=dict(type='str', default='__gdpr_'),
     error=dict(type='raw'),
+    rejected=dict(type='bool', default=False),
     archive=dict(type='raw'),
     audit_dir=dict(type='str'),
 )
@@ -74,7 +75,8 @@ class ActionModule(ActionBase):
         if archive:
             archive = dict((k, archive[k]) for k in ('path', 'sha256', 'size', 'files', 'found', 'hosts')
                            if k in archive)
-        record = screen_record(build_record(request, hosts, error=error or None, archive=archive), screen)
+        record = screen_record(build_record(request, hosts, error=error or None, archive=archive,
+                                            rejected=args['rejected']), screen)
 
         audit_dir = args['audit_dir'] or request.get('audit_dir') or 'audit'
         try:

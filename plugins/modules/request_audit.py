@@ -71,6 +71,10 @@ options:
   error:
     description: A failure on the controller (a refused request, a join that failed).
     type: raw
+  rejected:
+    description: The request was refused before any host was touched (O(error) says why); the outcome is V(rejected).
+    type: bool
+    default: false
   archive:
     description: The C(archive) result of M(mailprivacy.gdpr.bundle_join).
     type: raw

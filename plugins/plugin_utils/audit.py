@@ -398,20 +398,27 @@ def host_entry(steps, subject_hmac=None):
 
 
 # ------------------------------------------------------------------------------ the record
-def build_record(request, hosts, finished=None, error=None, archive=None, extra=None):
-    """The audit record (a dict). ``hosts``: {host name: host_entry()}."""
+def build_record(request, hosts, finished=None, error=None, archive=None, extra=None, rejected=False):
+    """The audit record (a dict). ``hosts``: {host name: host_entry()}. ``rejected``: the
+    request was refused before any host was touched (``error`` says why)."""
     request = dict(request or {})
     hosts = hosts or {}
     outcome = 'ok'
-    if error:
-        outcome = 'rejected' if not request.get('subject_hmac') and not hosts else 'failed'
-    elif not hosts:
-        outcome = 'failed'
-        error = 'no host of the inventory matched the request'
-    elif any(h.get('outcome') != 'ok' for h in hosts.values()):
-        outcome = 'failed'
+    if rejected:
+        outcome = 'rejected'
+        error = error or 'the request was refused'
+    else:
+        problems = []
         bad = sorted(name for name, h in hosts.items() if h.get('outcome') != 'ok')
-        error = 'the request failed on %d of %d host(s): %s' % (len(bad), len(hosts), ', '.join(bad))
+        if not hosts:
+            problems.append('no host of the inventory matched the request')
+        elif bad:
+            problems.append('the request failed on %d of %d host(s): %s' % (len(bad), len(hosts), ', '.join(bad)))
+        if error:
+            problems.append(str(error))
+        if problems:
+            outcome = 'failed'
+            error = '; '.join(problems)
     by_store = {}
     for host in hosts.values():
         for name, res in (host.get('stores') or {}).items():
