@@ -147,6 +147,13 @@ changed_keys:
   type: list
   elements: str
   sample: [log.priority, log.name]
+applied:
+  description:
+    - Whether the changes in RV(changed_keys) were written to the file. V(false) in check mode (also when
+      check mode comes from the play or task keyword, which does not set C(ansible_check_mode)).
+  returned: always
+  type: bool
+  sample: true
 backup_file:
   description: Name of the backup file.
   returned: changed and O(backup=true)
@@ -1410,7 +1417,7 @@ def main():
     path = module.params["path"]
     variable = module.params["variable"]
     state = module.params["state"]
-    result = dict(changed=False, changed_keys=[], path=path)
+    result = dict(changed=False, changed_keys=[], applied=False, path=path)
 
     if not _IDENT.match(variable) or variable in ("GLOBALS", "this"):
         module.fail_json(msg="variable must be a PHP variable name without $", **result)
@@ -1484,6 +1491,7 @@ def main():
                     result["backup_file"] = module.backup_local(path)
                 module.atomic_move(candidate, path, unsafe_writes=False)
                 candidate = None
+                result["applied"] = True
         finally:
             if candidate is not None and os.path.exists(candidate):
                 os.unlink(candidate)

@@ -563,7 +563,7 @@ def test_module_changes_file_keeps_mode_and_reports_keys_only(tmp_path, capsys, 
     conf.chmod(0o640)
     args = {"path": str(conf), "php_path": fake_php, "settings": {"log.priority": "WARNING", "log.ident": "mp-user@example.org"}}
     result = module_result(capsys, args)
-    assert result["changed"] is True
+    assert result["changed"] is True and result["applied"] is True
     assert result["changed_keys"] == ["log.priority", "log.ident"]
     # Only Ansible's echo of the task arguments (shown with -v) holds values.
     assert "mp-user@example.org" not in json.dumps(dict(result, invocation=None))
@@ -571,7 +571,7 @@ def test_module_changes_file_keeps_mode_and_reports_keys_only(tmp_path, capsys, 
     assert "$conf['log']['priority'] = 'WARNING';" in conf.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "conf.php"]
     again = module_result(capsys, args)
-    assert again["changed"] is False and again["changed_keys"] == []
+    assert again["changed"] is False and again["changed_keys"] == [] and again["applied"] is False
 
 
 def test_module_check_mode_and_diff_do_not_write(tmp_path, capsys, fake_php):
@@ -582,6 +582,7 @@ def test_module_check_mode_and_diff_do_not_write(tmp_path, capsys, fake_php):
         capsys, {"path": str(conf), "php_path": fake_php, "settings": {"log.priority": "ERR"}}, check_mode=True, diff=True
     )
     assert result["changed"] is True and result["changed_keys"] == ["log.priority"]
+    assert result["applied"] is False
     assert "'DEBUG'" in result["diff"]["before"] and "'ERR'" in result["diff"]["after"]
     assert "c1XTigdwmNq49WhSa8uF3mL" not in json.dumps(result)
     assert conf.read_text() == GENERATED
