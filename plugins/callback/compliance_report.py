@@ -431,6 +431,7 @@ class CallbackModule(CallbackBase):
         self._playbook = None
         self._started = None
         self._check_mode = False
+        self._relevant = False  # a task that the report counts has started
         os.environ.pop(STATE_ENV, None)  # a state left by an enclosing run is not ours
 
     def _now(self):
@@ -479,6 +480,8 @@ class CallbackModule(CallbackBase):
         self._publish_state()
 
     def v2_playbook_on_task_start(self, task, is_conditional):
+        if self._counted(task) and task.action not in ("ansible.builtin.debug", "debug"):
+            self._relevant = True
         self._publish_state()
 
     def _outcome(self, result, kind):
@@ -544,8 +547,10 @@ class CallbackModule(CallbackBase):
         return os.path.join(directory, "compliance-latest.md")
 
     def v2_playbook_on_stats(self, stats):
-        if not self._records:
-            return  # no task of the collection's roles ran: nothing to report on
+        if not self._records or not self._relevant:
+            # no task of the collection's roles (or log audit) ran: nothing to report on, even if
+            # another playbook met an unreachable host
+            return
         report = build_report(self._records, self._check_mode, self._playbook, self._started, self._now())
         directory = os.path.abspath(os.path.expanduser(self.get_option("report_dir")))
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -365,3 +365,25 @@ def test_real_run_log_audit_reports_counts_never_values(tmp_path):
     everything = "".join(p.read_text() for p in reports.rglob("*") if p.is_file())
     for value in PII:
         assert value not in everything, value
+
+
+def test_no_report_from_a_playbook_without_controls_even_with_an_unreachable_host(tmp_path):
+    """records_of_processing.yml and the like must not overwrite the compliance report."""
+    (tmp_path / "pb.yml").write_text(textwrap.dedent("""\
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - name: Not a control
+              ansible.builtin.ping:
+        """))
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    (tmp_path / "inv.ini").write_text("ghost ansible_host=192.0.2.250 ansible_connection=ssh "
+                                      "ansible_ssh_common_args='-o ConnectTimeout=1'\n")
+    env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="mailprivacy.gdpr.compliance_report",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
+               MAILPRIVACY_REPORT_DIR=str(tmp_path / "reports"), ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"))
+    bindir = os.path.dirname(sys.executable)
+    proc = subprocess.run([os.path.join(bindir, "ansible-playbook"), "-i", str(tmp_path / "inv.ini"),
+                           str(tmp_path / "pb.yml")], env=env, capture_output=True, text=True, check=False)
+    assert "UNREACHABLE" in proc.stdout or "unreachable=1" in proc.stdout, proc.stdout + proc.stderr
+    assert not (tmp_path / "reports").exists()
