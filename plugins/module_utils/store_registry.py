@@ -9,11 +9,30 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_accounts import (
+    CourierUserdbStore,
+    QmailAssignStore,
+    VpopmailStore,
+)
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_dovecot import DovecotStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_horde import HordeSqlStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_klms import KlmsBackupStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import JournalStore, LogStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import MaildirStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
+# Order matters for erasure: mailboxes (Dovecot before plain Maildir, so that doveadm can kick
+# sessions and expunge through its indexes) before the account databases that point at them;
+# logs last, so that the lines the other stores' commands leave are redacted too.
 STORES = [
+    DovecotStore,
+    MaildirStore,
+    CourierUserdbStore,
+    QmailAssignStore,
+    VpopmailStore,
+    HordeSqlStore,
+    KlmsBackupStore,
     LogStore,
     JournalStore,
 ]
