@@ -11,11 +11,14 @@ cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 mkdir -p "$(dirname "$cache")"
 cp tests/sanity/get_pip_offline.py "$cache"
 
-stage="$top/.build/sanity/ansible_collections/mailprivacy/gdpr"
-rm -rf "$stage"
+# One staging tree per run: concurrent runs must not delete each other's copy.
+root="$top/.build/sanity/run-$$"
+stage="$root/ansible_collections/mailprivacy/gdpr"
+rm -rf "$root"
+trap 'rm -rf "$root"' EXIT
 mkdir -p "$stage"
 git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "$stage/" 2>/dev/null || true
 cd "$stage"
 git init -q . && git add -A >/dev/null 2>&1
 python_version="$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-exec ansible-test sanity --venv --python "$python_version" --color no "$@"
+ansible-test sanity --venv --python "$python_version" --color no "$@"
