@@ -83,6 +83,7 @@ def run_playbook(tmp_path, playbook, inventory, var_files, verbosity=0, check=Fa
         'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
         'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS,
         'ANSIBLE_FORCE_COLOR': '0',
+        'ANSIBLE_NOCOLOR': '1',
         'MAILPRIVACY_REPORT_DIR': str(tmp_path / 'reports'),
     }
     if os.environ.get('CONTAINERS_CONF'):
