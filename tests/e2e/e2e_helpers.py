@@ -166,4 +166,3 @@ def verify_archive(contents, request_id):
 def audit_records(audit_dir):
     with open(os.path.join(str(audit_dir), 'audit.jsonl'), encoding='utf-8') as handle:
         return [json.loads(line) for line in handle if line.strip()]
-

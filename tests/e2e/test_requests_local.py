@@ -359,4 +359,3 @@ def test_a_failing_host_fails_the_export_and_is_recorded(env):
     # the working host keeps its bundle for a rerun with the same request id, not the packed copy
     assert os.listdir(str(env['tmp'] / 'remote')) == ['req-partial']
     assert_no_leak(env, run)
-

@@ -108,7 +108,8 @@ def test_join_writes_one_verified_archive(fetched):
         tar.extractall(str(extract), filter='data')
     top = extract / RID
     # sha256sum -c, as the README tells a person to do
-    check = subprocess.run(['sha256sum', '-c', 'SHA256SUMS'], cwd=str(top), capture_output=True, text=True)
+    check = subprocess.run(['sha256sum', '-c', 'SHA256SUMS'], cwd=str(top), capture_output=True, text=True,
+                           check=False)
     assert check.returncode == 0 and check.stdout.count(': OK') == 5
     manifest = json.loads((top / 'manifest.json').read_text())
     assert manifest['format'] == 'mailprivacy.gdpr/subject-archive' and manifest['subject_hmac'] == HMAC
