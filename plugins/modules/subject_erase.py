@@ -25,7 +25,7 @@ description:
     Backup) are returned as C(stores.<name>.manual_steps).
   - Refuses to erase anything unless O(confirm=true). In check mode no confirmation is needed and nothing is
     touched; the result is the preview (C(erased) is then what would be erased).
-  - Idempotent: a second run finds nothing, erases nothing and reports C(changed=false).
+  - Idempotent; a second run finds nothing, erases nothing and reports C(changed=false).
   - The result holds counts and RV(subject_hmac) only, never an identifier, a file name or data.
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
@@ -93,7 +93,7 @@ notes:
   - A store that fails (an error, or erasure not supported by the store yet) is reported in
     C(stores.<name>.error); a store that still holds items of the subject after its erasure is reported in
     RV(remaining_stores). Either makes the module fail after every other store has been erased.
-  - Interrupted runs are completed by running the module again: every store erases so that a kill at any
+  - Interrupted runs are completed by running the module again; every store erases so that a kill at any
     point leaves either the old state or a state the next run finishes.
 seealso:
   - module: mailprivacy.gdpr.subject_find

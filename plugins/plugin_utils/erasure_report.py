@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Controller side of an erasure (GDPR Art. 17): the erasure report.
+
+From every host's registered results (``subject_erase`` as ``<prefix>erase``, the proof search
+``subject_find`` as ``<prefix>proof``) it builds one report: the subject's HMAC, per host and
+store the counts before and after and what the proof search found, timestamps, the manual steps
+still open and a verdict:
+
+* ``erased everywhere``: every host erased every store, and the proof search found nothing;
+* ``manual steps open``: the same, but some steps need a person (the KLMS Backup);
+* ``incomplete``: a host or a store failed, or the proof search still finds data (the reasons
+  say where);
+* ``preview``: a check-mode run; nothing was erased.
+
+The report is written as JSON and Markdown (mode 0600, directory 0700). Never an identifier:
+free texts that match the subject are withheld (:class:`audit.Screen`).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils.audit import (
+    Screen,
+    private_dir,
+    registered,
+    timestamp,
+)
+
+REPORT_FORMAT = 'mailprivacy.gdpr/erasure-report'
+REPORT_VERSION = 1
+VERDICTS = ('erased everywhere', 'manual steps open', 'incomplete', 'preview')
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _failure(step, res):
+    if res.get('unreachable'):
+        return '%s: the host could not be reached' % step
+    msg = res.get('msg') if isinstance(res.get('msg'), str) and res.get('msg') else 'failed'
+    return '%s: %s' % (step, msg)
+
+
+def host_report(erase, proof, check_mode, subject_hmac=None):
+    """The report entry of one host from its registered results (dicts or None)."""
+    entry = {'outcome': 'ok', 'reasons': [], 'stores': {}, 'manual_steps': [],
+             'started': None, 'finished': None, 'proof_found': None}
+    if not isinstance(erase, dict) or erase.get('skipped'):
+        entry['outcome'] = 'not run'
+        entry['reasons'].append('the host did not run the erasure')
+        return entry
+    if erase.get('unreachable'):
+        entry['outcome'] = 'unreachable'
+        entry['reasons'].append('the host could not be reached')
+        return entry
+    entry['started'] = erase.get('started')
+    entry['finished'] = erase.get('finished')
+    if subject_hmac and erase.get('subject_hmac') and erase['subject_hmac'] != subject_hmac:
+        entry['reasons'].append('the host computed another subject HMAC')
+    stores = erase.get('stores') if isinstance(erase.get('stores'), dict) else {}
+    proof_stores = {}
+    if isinstance(proof, dict) and isinstance(proof.get('stores'), dict):
+        proof_stores = proof['stores']
+    for name, res in stores.items():
+        if not isinstance(res, dict):
+            continue
+        item = {
+            'available': bool(res.get('available', True)),
+            'units': res.get('units', ''),
+            'before': _int(res.get('before', res.get('found'))) or 0,
+            'erased': _int(res.get('erased')) or 0,
+            'after': _int(res.get('after')),
+            'proof': None,
+        }
+        if not item['available'] and res.get('reason'):
+            item['reason'] = str(res['reason'])
+        if res.get('error'):
+            item['error'] = str(res['error'])
+            entry['reasons'].append('store %s: %s' % (name, res['error']))
+        elif not check_mode and item['after']:
+            entry['reasons'].append('store %s still holds %d %s after the erasure'
+                                    % (name, item['after'], item['units']))
+        pres = proof_stores.get(name)
+        if isinstance(pres, dict):
+            item['proof'] = _int(pres.get('found')) or 0
+            if pres.get('error'):
+                item['proof_error'] = str(pres['error'])
+        for step in res.get('manual_steps') or []:
+            entry['manual_steps'].append({'store': name, 'step': str(step)})
+        entry['stores'][name] = item
+    if not stores and erase.get('failed'):
+        entry['reasons'].append(_failure('erase', erase))
+    elif erase.get('failed') and not entry['reasons']:
+        entry['reasons'].append(_failure('erase', erase))
+    if not check_mode:
+        if not isinstance(proof, dict) or proof.get('skipped'):
+            entry['reasons'].append('the proof search did not run')
+        elif proof.get('unreachable'):
+            entry['reasons'].append('the proof search could not reach the host')
+        else:
+            entry['proof_found'] = _int(proof.get('found')) or 0
+            still = sorted(n for n, r in proof_stores.items()
+                           if isinstance(r, dict) and (_int(r.get('found')) or 0) > 0)
+            if still:
+                entry['reasons'].append('the proof search still finds data in store(s): %s' % ', '.join(
+                    '%s (%d %s)' % (n, _int(proof_stores[n].get('found')) or 0, proof_stores[n].get('units', ''))
+                    for n in still))
+            failed = list(proof.get('failed_stores') or [])
+            if failed:
+                entry['reasons'].append('the proof search failed in store(s): %s' % ', '.join(failed))
+            elif proof.get('failed') and not still:
+                entry['reasons'].append(_failure('proof search', proof))
+    if entry['reasons']:
+        entry['outcome'] = 'incomplete'
+    return entry
+
+
+def build_report(request, hosts, task_vars, prefix='__gdpr_', finished=None):
+    request = dict(request or {})
+    check_mode = bool(request.get('check_mode'))
+    out_hosts = {}
+    for host in hosts:
+        out_hosts[host] = host_report(registered(task_vars, host, prefix + 'erase'),
+                                      registered(task_vars, host, prefix + 'proof'),
+                                      check_mode, request.get('subject_hmac'))
+    reasons = []
+    if not out_hosts:
+        reasons.append('no host of the inventory matched the request')
+    for host, entry in sorted(out_hosts.items()):
+        reasons.extend('%s: %s' % (host, r) for r in entry['reasons'])
+    manual = [dict(m, host=host) for host, entry in sorted(out_hosts.items()) for m in entry['manual_steps']]
+    if check_mode:
+        verdict = 'preview'
+    elif reasons:
+        verdict = 'incomplete'
+    elif manual:
+        verdict = 'manual steps open'
+    else:
+        verdict = 'erased everywhere'
+    totals = {'hosts': len(out_hosts), 'before': 0, 'erased': 0, 'after': 0, 'proof': 0, 'by_store': {}}
+    for entry in out_hosts.values():
+        for name, item in entry['stores'].items():
+            tot = totals['by_store'].setdefault(name, {'units': item['units'], 'before': 0, 'erased': 0,
+                                                       'after': 0, 'proof': 0})
+            for key in ('before', 'erased', 'after', 'proof'):
+                tot[key] += item.get(key) or 0
+                totals[key] += item.get(key) or 0
+    return {
+        'format': REPORT_FORMAT,
+        'version': REPORT_VERSION,
+        'request_id': request.get('request_id'),
+        'kind': request.get('kind'),
+        'subject_hmac': request.get('subject_hmac'),
+        'operator': request.get('operator'),
+        'check_mode': check_mode,
+        'started': request.get('started'),
+        'finished': finished or timestamp(),
+        'verdict': verdict,
+        'reasons': reasons,
+        'manual_steps_open': manual,
+        'hosts': out_hosts,
+        'totals': totals,
+    }
+
+
+def screen_report(report, screen):
+    keep = set(k for k in report if isinstance(k, str))
+    keep.update(VERDICTS)
+    for value in (report.get('request_id'), report.get('subject_hmac'), report.get('operator'),
+                  report.get('kind')):
+        if isinstance(value, str):
+            keep.add(value)
+    for host, entry in (report.get('hosts') or {}).items():
+        keep.add(host)
+        keep.update(entry)
+        keep.update(entry.get('stores') or {})
+        for item in (entry.get('stores') or {}).values():
+            keep.update(item)
+    return screen.clean(report, frozenset(keep))
+
+
+def _cell(value):
+    if value is None:
+        return '-'
+    return str(value).replace('|', '\\|').replace('\n', ' ')
+
+
+def markdown(report):
+    lines = [
+        '# Erasure report %s' % report.get('request_id'),
+        '',
+        '| | |',
+        '|---|---|',
+        '| Verdict | **%s** |' % report['verdict'],
+        '| Subject (HMAC-SHA256) | `%s` |' % report.get('subject_hmac'),
+        '| Kind | %s |' % report.get('kind'),
+        '| Operator | %s |' % _cell(report.get('operator')),
+        '| Check mode (preview) | %s |' % ('yes' if report.get('check_mode') else 'no'),
+        '| Started (UTC) | %s |' % report.get('started'),
+        '| Finished (UTC) | %s |' % report.get('finished'),
+        '| Items before / erased / after / found by the proof search | %d / %d / %d / %d |' % (
+            report['totals']['before'], report['totals']['erased'], report['totals']['after'],
+            report['totals']['proof']),
+        '',
+    ]
+    if report['reasons']:
+        lines += ['## Why the erasure is %s' % ('not proven' if report['check_mode'] else 'incomplete'), '']
+        lines += ['- %s' % r for r in report['reasons']] + ['']
+    lines += ['## Per host and store', '',
+              '| Host | Store | Units | Before | Erased | After | Proof search | Note |',
+              '|---|---|---|---:|---:|---:|---:|---|']
+    for host, entry in sorted(report['hosts'].items()):
+        if not entry['stores']:
+            lines.append('| %s | - | - | - | - | - | - | %s |' % (host, _cell('; '.join(entry['reasons']))))
+        for name, item in sorted(entry['stores'].items()):
+            note = item.get('error') or item.get('proof_error') or ('' if item['available'] else
+                                                                     'not on this host: %s' % item.get('reason', ''))
+            lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
+                host, name, _cell(item['units']), item['before'] if item['available'] else '-',
+                item['erased'] if item['available'] else '-', _cell(item['after'] if item['available'] else None),
+                _cell(item['proof']), _cell(note)))
+    lines += ['', '## Timestamps per host (UTC)', '', '| Host | Outcome | Erasure started | Erasure finished |',
+              '|---|---|---|---|']
+    for host, entry in sorted(report['hosts'].items()):
+        lines.append('| %s | %s | %s | %s |' % (host, entry['outcome'], _cell(entry['started']),
+                                                _cell(entry['finished'])))
+    lines += ['', '## Manual steps still open', '']
+    if report['manual_steps_open']:
+        lines += ['- [ ] %s, %s: %s' % (m['host'], m['store'], m['step']) for m in report['manual_steps_open']]
+    else:
+        lines.append('None.')
+    lines.append('')
+    return '\n'.join(lines)
+
+
+def _write_new(path, data):
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_report(report_dir, report):
+    """Write ``<request id>.erasure.json`` and ``.md`` (a number is added when they exist),
+    mode 0600 in a 0700 directory. Returns (json path, markdown path)."""
+    directory = private_dir(report_dir)
+    base = '%s.erasure%s' % (report.get('request_id') or 'request', '.preview' if report.get('check_mode') else '')
+    data_json = (json.dumps(report, indent=2, sort_keys=True) + '\n').encode('utf-8')
+    data_md = markdown(report).encode('utf-8')
+    for n in range(1, 1000):
+        stem = os.path.join(directory, base if n == 1 else '%s.%d' % (base, n))
+        if os.path.lexists(stem + '.json') or os.path.lexists(stem + '.md'):
+            continue
+        _write_new(stem + '.json', data_json)
+        _write_new(stem + '.md', data_md)
+        return stem + '.json', stem + '.md'
+    raise OSError(errno.EEXIST, 'too many reports of this request')
+
+
+def summary_lines(report):
+    lines = ['erasure %s (%s, subject HMAC %s): %s' % (report.get('request_id'), report.get('kind'),
+                                                        (report.get('subject_hmac') or '-')[:16], report['verdict'])]
+    for host, entry in sorted(report['hosts'].items()):
+        counts = ', '.join('%s %d->%s' % (n, i['before'], '-' if i['after'] is None else i['after'])
+                           for n, i in sorted(entry['stores'].items()) if i['available'])
+        lines.append('%s: %s%s%s' % (host, entry['outcome'], ' - ' if counts else '', counts))
+    lines += ['reason: %s' % r for r in report['reasons']]
+    lines += ['manual step open on %s (%s): %s' % (m['host'], m['store'], m['step'])
+              for m in report['manual_steps_open']]
+    return lines
+
