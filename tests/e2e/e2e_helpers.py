@@ -69,7 +69,7 @@ def write_yaml(path, data):
     return str(path)
 
 
-def run_playbook(tmp_path, playbook, inventory, var_files, verbosity=0, check=False, name='run'):
+def run_playbook(tmp_path, playbook, inventory, var_files, verbosity=0, check=False, name='run', limit=None):
     """Run ``playbooks/<playbook>`` with ansible-runner; extra vars come from files (-e @file),
     the way an operator passes a vault file and a subject file."""
     import ansible_runner
@@ -96,6 +96,7 @@ def run_playbook(tmp_path, playbook, inventory, var_files, verbosity=0, check=Fa
         cmdline=cmdline,
         envvars=envvars,
         verbosity=verbosity,
+        limit=limit,
         quiet=True,
         timeout=1800,
     )

@@ -359,3 +359,16 @@ def test_a_failing_host_fails_the_export_and_is_recorded(env):
     # the working host keeps its bundle for a rerun with the same request id, not the packed copy
     assert os.listdir(str(env['tmp'] / 'remote')) == ['req-partial']
     assert_no_leak(env, run)
+
+
+def test_a_limit_without_the_controller_touches_no_host(env):
+    env['inventory'].write_text(env['inventory'].read_text()
+                                + 'other ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
+    subject = subject_file(env, 'subject-a', {'gdpr_subject': USERS['a']})
+    run = run_playbook(env['tmp'], 'subject_export.yml', env['inventory'], [env['settings'], env['key'], subject],
+                       name='limit', limit='other')
+    assert run.rc != 0
+    assert 'The request was not validated on the controller, so no host is touched' in run.stdout
+    assert not run.results("Write the subject's bundle on the host")
+    assert not (env['tmp'] / 'remote').exists()
+    assert_no_leak(env, run)
