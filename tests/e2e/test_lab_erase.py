@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Erasure of alice on the container lab (inventories/lab), through ansible-runner.
+
+Runs only with MAILPRIVACY_LAB=1 and the lab up. Self-contained: it re-runs lab/seed.yml first
+(the lab is shared with other tests, which may have changed it), then hashes bob's mail and log
+lines on every host, erases alice with playbooks/subject_erase.yml and proves:
+
+* alice cannot log in over IMAP (on the hosts that serve IMAP) and IMAP shows nothing of hers;
+* no log file or journal of any host holds a line that names her;
+* bob's messages and log lines are byte for byte what they were (hashes taken before);
+* the report says "erased everywhere" (or "manual steps open") and the proof search found nothing;
+* nothing of the lab users is in the runner's artifacts, the report or the audit trail.
+
+Afterwards the lab is seeded again (alice is back) so that the other lab tests find her.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import imaplib
+import json
+import os
+import subprocess
+
+import pytest
+
+from e2e_helpers import ROOT, files_under, leaks, run_playbook, write_yaml
+
+pytestmark = pytest.mark.skipif(os.environ.get('MAILPRIVACY_LAB') != '1',
+                                reason='the container lab tests run with MAILPRIVACY_LAB=1 (lab up)')
+
+INVENTORY = os.path.join(ROOT, 'inventories', 'lab', 'hosts.yml')
+ALICE = {'addresses': ['alice@example.org'], 'logins': ['alice']}
+PASSWORDS = {'alice': 'lab-Alice-2026', 'bob': 'lab-Bob-2026'}
+FORBIDDEN = ['alice', 'bob', 'example.org', 'lab-Alice-2026', 'lab-Bob-2026']
+LOG_GLOBS = '/var/log/mail.log* /var/log/syslog* /var/log/dovecot*.log* /var/log/qmail -type f'
+
+
+def podman(host, script, check=False):
+    proc = subprocess.run(['podman', 'exec', host, 'sh', '-c', script], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, check=check)
+    return proc.returncode, proc.stdout
+
+
+def seed():
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'))
+    proc = subprocess.run(['ansible-playbook', '-i', INVENTORY, os.path.join(ROOT, 'lab', 'seed.yml')],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, check=False)
+    assert proc.returncode == 0, 'lab/seed.yml failed:\n' + proc.stdout.decode('utf-8', 'replace')[-3000:]
+
+
+def hosts_of(group):
+    out = subprocess.run(['ansible-inventory', '-i', INVENTORY, '--list'], stdout=subprocess.PIPE, check=True,
+                         env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg')))
+    data = json.loads(out.stdout)
+
+    def walk(name):
+        entry = data.get(name, {})
+        found = list(entry.get('hosts', []))
+        for child in entry.get('children', []):
+            found += walk(child)
+        return sorted(set(found))
+    return walk(group)
+
+
+def mail_hashes(host, user):
+    """{path: sha256} of the user's mail files (Maildir and mbox), read on the host."""
+    _rc, out = podman(host, 'for f in /var/mail/%s $(find /home/%s/Maildir /var/vmail -type f 2>/dev/null '
+                            '| grep -E "/(cur|new)/|/var/mail/"); do [ -f "$f" ] && sha256sum "$f"; done' % (user, user))
+    result = {}
+    for line in out.decode('utf-8', 'replace').splitlines():
+        digest, _sp, path = line.partition('  ')
+        if '/%s' % user in path:
+            result[path] = digest
+    return result
+
+
+def log_text(host):
+    """Every log line of the host (files, compressed included, and the journal) as bytes."""
+    _rc, out = podman(host, 'find %s 2>/dev/null | while read f; do case "$f" in *.gz) zcat "$f";; '
+                            '*.bz2) bzcat "$f";; *.xz) xzcat "$f";; *) cat "$f";; esac; done; '
+                            'journalctl -q -o cat 2>/dev/null; true' % LOG_GLOBS)
+    return out
+
+
+def bob_lines(host):
+    lines = [line for line in log_text(host).splitlines() if b'bob' in line]
+    return hashlib.sha256(b'\n'.join(sorted(lines))).hexdigest(), len(lines)
+
+
+def container_ip(host):
+    out = subprocess.run(['podman', 'inspect', '-f', '{{.NetworkSettings.IPAddress}}', host],
+                         stdout=subprocess.PIPE, check=True)
+    return out.stdout.decode().strip()
+
+
+def imap_login(host, user):
+    """'ok' with the number of messages in INBOX, or 'refused'; None when IMAP is not served."""
+    rc, _out = podman(host, 'command -v doveadm >/dev/null || command -v imapd >/dev/null || '
+                            'test -x /usr/lib/courier/courier/imaplogin')
+    if rc != 0:
+        return None
+    try:
+        conn = imaplib.IMAP4(container_ip(host), 143, timeout=10)
+    except OSError:
+        return None
+    try:
+        try:
+            if 'STARTTLS' in conn.capabilities:
+                import ssl
+                conn.starttls(ssl_context=ssl._create_unverified_context())  # lab certificates
+            conn.login(user, PASSWORDS[user])
+        except imaplib.IMAP4.error:
+            return ('refused', 0)
+        typ, data = conn.select('INBOX', readonly=True)
+        count = int(data[0]) if typ == 'OK' else 0
+        conn.logout()
+        return ('ok', count)
+    finally:
+        try:
+            conn.shutdown()
+        except OSError:
+            pass
+
+
+@pytest.fixture(scope='module')
+def lab():
+    rc, _out = podman('lab-dovecot1', 'true')
+    if rc != 0:
+        pytest.fail('MAILPRIVACY_LAB=1 but the lab is not running (ansible-playbook lab/up.yml)')
+    seed()
+    hosts = hosts_of('mail_servers')
+    before = {}
+    for host in hosts:
+        # bob's IMAP login first: it leaves log lines, which must be in the hashed set
+        imap_bob = imap_login(host, 'bob')
+        before[host] = {'bob_mail': mail_hashes(host, 'bob'), 'bob_lines': bob_lines(host),
+                        'alice_mail': mail_hashes(host, 'alice'), 'imap_bob': imap_bob}
+    yield {'hosts': hosts, 'before': before}
+    seed()      # give the other lab tests their alice back
+
+
+def test_erase_alice_everywhere(tmp_path, key_file, lab):
+    settings = write_yaml(tmp_path / 'settings.yml', {
+        'gdpr_audit_dir': str(tmp_path / 'audit'), 'gdpr_report_dir': str(tmp_path / 'reports'),
+        'gdpr_operator': 'lab-e2e'})
+    subject = write_yaml(tmp_path / 'subject.yml', {'gdpr_subject': ALICE, 'gdpr_request_id': 'lab-erase-1',
+                                                    'gdpr_confirm_erase': 'lab-erase-1'})
+    assert any(lab['before'][h]['alice_mail'] for h in lab['hosts']), 'the seed left alice no mail'
+    run = run_playbook(tmp_path, 'subject_erase.yml', INVENTORY, [settings, key_file, subject],
+                       verbosity=2, name='erase')
+    report = json.loads((tmp_path / 'reports' / 'lab-erase-1.erasure.json').read_text())
+    assert run.rc == 0, json.dumps(report['reasons']) + run.stdout[-3000:]
+    assert report['verdict'] in ('erased everywhere', 'manual steps open')
+    assert sorted(report['hosts']) == lab['hosts']
+    for host in lab['hosts']:
+        entry = report['hosts'][host]
+        assert entry['outcome'] == 'ok' and entry['proof_found'] == 0, host
+        # nothing of alice left: no mail file, no log line, no IMAP login, an empty IMAP view
+        assert mail_hashes(host, 'alice') == {}, host
+        assert not [line for line in log_text(host).splitlines() if b'alice' in line], host
+        login = imap_login(host, 'alice')
+        assert login in (None, ('refused', 0)), '%s: alice can still log in over IMAP' % host
+        # bob byte for byte
+        assert mail_hashes(host, 'bob') == lab['before'][host]['bob_mail'], host
+        assert bob_lines(host) == lab['before'][host]['bob_lines'], host
+    for host in lab['hosts']:
+        assert imap_login(host, 'bob') == lab['before'][host]['imap_bob'], host
+    found = leaks(list(run.artifact_files()) + list(files_under(tmp_path / 'audit', tmp_path / 'reports')),
+                  FORBIDDEN)
+    assert not found, 'lab user data leaked: %s' % sorted(set(v for _p, v in found))
