@@ -81,8 +81,9 @@ class ActionModule(ActionBase):
         audit_dir = args['audit_dir'] or request.get('audit_dir') or 'audit'
         try:
             journal, path = write_record(os.path.abspath(os.path.expanduser(audit_dir)), record)
-        except OSError as err:
-            result.update(failed=True, msg='the audit record cannot be written (%s, errno %s)'
+        except (OSError, RequestError) as err:
+            result.update(failed=True, msg=str(err) if isinstance(err, RequestError) else
+                          'the audit record cannot be written (%s, errno %s)'
                           % (type(err).__name__, getattr(err, 'errno', None)))
             return result
         result.update(

@@ -7,8 +7,6 @@ controller before any host is touched (documentation: plugins/modules/subject_re
 
 from __future__ import annotations
 
-import os
-
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils.audit import prepare_request
@@ -42,16 +40,6 @@ class ActionModule(ActionBase):
         params = dict(args)
         params['check_mode'] = bool(self._task.check_mode)
         request, problems = prepare_request(params, task_vars or {})
-        request['audit_dir'] = os.path.abspath(os.path.expanduser(args['audit_dir']))
-        request['export_dir'] = os.path.abspath(os.path.expanduser(args['export_dir']))
-        if request['request_id']:
-            request['staging_dir'] = os.path.join(request['export_dir'], '.%s.partial' % request['request_id'])
-        if request['request_id'] and params['action'] == 'export' and not args['force'] and not params['check_mode']:
-            archive = os.path.join(request['export_dir'], '%s.tar.gz' % request['request_id'])
-            if os.path.lexists(archive):
-                problems.append('the archive of request %s exists already in %s; choose another gdpr_request_id '
-                                'or set gdpr_export_force=true to replace it'
-                                % (request['request_id'], request['export_dir']))
         result['request'] = request
         result['changed'] = False
         if problems:

@@ -27,12 +27,17 @@ description:
     identifiers of each kind were given, the operator (O(operator), else AWX's or Tower's
     C(awx_user_name)/C(tower_user_name), else the controller's login user) and the start time.
     Neither the result nor the failure message holds an identifier.
+  - Checks the controller's directories up front so that the audit record and the archive can be written
+    at the end: O(audit_dir) is created with mode 0700 when missing and refused when group or others can
+    access it (an existing directory is never chmodded). For an export outside check mode it also refuses
+    an existing archive of the request unless O(force=true), creates O(export_dir) (0700) the same way and
+    a fresh staging directory C(<export_dir>/.<request id>.partial) (0700) for the fetched bundles.
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
   check_mode:
     support: full
-    description: Only validates; records whether the run is in check mode.
+    description: Validates and creates the audit directory only; records whether the run is in check mode.
   diff_mode:
     support: none
     description: Nothing is changed.

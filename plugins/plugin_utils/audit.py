@@ -28,6 +28,7 @@ import platform
 import pwd
 import re
 import secrets
+import shutil
 import stat
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Runner, StoreError
@@ -299,6 +300,7 @@ def prepare_request(params, task_vars=None, when=None):
         problems.append(str(err))
     if action not in ACTIONS:
         problems.append('action must be one of %s' % ', '.join(ACTIONS))
+    problems += prepare_directories(request, params, problems)
     if problems:
         # the messages name fields, never values; screen them all the same
         try:
@@ -307,6 +309,43 @@ def prepare_request(params, task_vars=None, when=None):
             screen = Screen(subject)
         problems = [screen.text(p) for p in problems]
     return request, problems
+
+
+def prepare_directories(request, params, problems):
+    """Resolve the controller's directories into ``request`` and check them up front, so that
+    the archive and the audit record can be written at the end. For an export (not in check
+    mode) this creates the export directory and a fresh staging directory for the fetched
+    bundles, both 0700. Returns the problems found."""
+    found = []
+    request['audit_dir'] = os.path.abspath(os.path.expanduser(params.get('audit_dir') or 'audit'))
+    request['export_dir'] = os.path.abspath(os.path.expanduser(params.get('export_dir') or 'exports'))
+    rid = request.get('request_id')
+    if rid:
+        request['staging_dir'] = os.path.join(request['export_dir'], '.%s.partial' % rid)
+    try:
+        private_dir(request['audit_dir'], 'gdpr_audit_dir')
+    except (RequestError, OSError) as err:
+        found.append(str(err) if isinstance(err, RequestError) else
+                     'gdpr_audit_dir cannot be created (%s)' % type(err).__name__)
+    if params.get('action') != 'export' or request.get('check_mode') or not rid or problems:
+        return found
+    archive = os.path.join(request['export_dir'], '%s.tar.gz' % rid)
+    if os.path.lexists(archive) and not params.get('force'):
+        found.append('the archive of request %s exists already in %s; choose another gdpr_request_id or set '
+                     'gdpr_export_force=true to replace it' % (rid, request['export_dir']))
+        return found
+    try:
+        private_dir(request['export_dir'], 'gdpr_export_dir')
+        staging = request['staging_dir']
+        if os.path.islink(staging) or (os.path.lexists(staging) and not os.path.isdir(staging)):
+            raise RequestError('the staging directory %s is not a directory' % staging)
+        if os.path.isdir(staging):
+            shutil.rmtree(staging)        # left over by an interrupted run of this request
+        os.mkdir(staging, 0o700)
+    except (RequestError, OSError) as err:
+        found.append(str(err) if isinstance(err, RequestError) else
+                     'gdpr_export_dir cannot be prepared (%s)' % type(err).__name__)
+    return found
 
 
 # ------------------------------------------------------------------------------ host results
@@ -472,17 +511,24 @@ def screen_record(record, screen):
     return screen.clean(record, frozenset(keep))
 
 
-def private_dir(path):
-    """Create ``path`` (mode 0700) or check it: a directory, not a symbolic link; group and
-    other permissions are removed."""
+def private_dir(path, what='the directory'):
+    """Create ``path`` with mode 0700, or check that it is a directory (not a symbolic link)
+    that neither group nor others can access and that this user can write. An existing
+    directory is never chmodded: it may be shared, and a wrong path must not open or close it."""
     path = os.path.abspath(path)
     if os.path.islink(path):
-        raise OSError(errno.ELOOP, 'the directory is a symbolic link')
+        raise RequestError('%s %s is a symbolic link; refusing' % (what, path))
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise RequestError('%s %s is not a directory' % (what, path))
     if not os.path.isdir(path):
         os.makedirs(path, 0o700)
-    st = os.stat(path)
-    if stat.S_IMODE(st.st_mode) & 0o077:
-        os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+        os.chmod(path, 0o700)
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        raise RequestError('%s %s can be accessed by group or others (mode %04o): chmod 0700 it or choose '
+                           'another directory' % (what, path, mode))
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise RequestError('%s %s is not writable' % (what, path))
     return path
 
 
@@ -494,7 +540,7 @@ def write_record(audit_dir, record):
     """Append the record to ``audit.jsonl`` (one line, under an exclusive lock) and write it
     to its own file ``<request id>.<action>.json`` (a number is added when that exists).
     Both mode 0600. Returns (journal path, record path)."""
-    directory = private_dir(audit_dir)
+    directory = private_dir(audit_dir, 'gdpr_audit_dir')
     line = (json.dumps(record, sort_keys=True, separators=(',', ':')) + '\n').encode('utf-8')
     journal = os.path.join(directory, JOURNAL)
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)

@@ -32,6 +32,7 @@ import time
 
 from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils.audit import (
     HOST_RE,
+    RequestError,
     private_dir,
     timestamp,
 )
@@ -383,7 +384,10 @@ def _file_info(name, size, mtime):
 def write_archive(export_dir, request_id, manifest, bundles, force=False, mtime=None):
     """Write ``<export_dir>/<request id>.tar.gz`` (0600) and ``.tar.gz.sha256`` next to it.
     Returns {path, sha256, size, checksum_file}."""
-    directory = private_dir(export_dir)
+    try:
+        directory = private_dir(export_dir, 'gdpr_export_dir')
+    except RequestError as err:
+        raise JoinError(str(err))
     final = os.path.join(directory, '%s.tar.gz' % request_id)
     if os.path.lexists(final) and not force:
         raise JoinError('the archive of this request exists already; set gdpr_export_force=true to replace it')
@@ -452,7 +456,11 @@ def join(request_id, subject_hmac, kind, fetched, export_dir, staging_dir, force
     if not fetched:
         raise JoinError('no host bundle to join')
     staging = os.path.abspath(staging_dir)
-    private_dir(os.path.dirname(staging))
+    try:
+        private_dir(os.path.dirname(staging), 'gdpr_export_dir')
+    except RequestError as err:
+        discard(staging)
+        raise JoinError(str(err))
     work = tempfile.mkdtemp(prefix='.join.', dir=os.path.dirname(staging))
     try:
         bundles = {}

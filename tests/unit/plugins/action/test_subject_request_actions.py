@@ -23,6 +23,12 @@ SUBJECT = {'addresses': ['ann.lee@example.com'], 'logins': ['annlogin']}
 FORBIDDEN = ['ann.lee', 'annlogin']
 
 
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Relative default directories (audit/, exports/) land in the test's directory."""
+    monkeypatch.chdir(tmp_path)
+
 def run_action(module, args, task_vars=None, check_mode=False):
     task = mock.MagicMock()
     task.args = dict(args)
@@ -64,10 +70,10 @@ def test_subject_request_refuses_with_partial_request():
 
 
 def test_subject_request_refuses_to_overwrite_an_archive(tmp_path):
-    (tmp_path / 'e').mkdir()
+    (tmp_path / 'e').mkdir(mode=0o700)
     (tmp_path / 'e' / 'case-1.tar.gz').write_bytes(b'')
     args = {'subject': SUBJECT, 'hmac_key': KEY, 'action': 'export', 'request_id': 'case-1',
-            'export_dir': str(tmp_path / 'e'), 'stores': ['logs']}
+            'export_dir': str(tmp_path / 'e'), 'audit_dir': str(tmp_path / 'a'), 'stores': ['logs']}
     result = run_action(subject_request, args)
     assert result['failed'] is True and 'exists already' in result['msg']
     assert not run_action(subject_request, dict(args, force=True)).get('failed')
@@ -124,7 +130,7 @@ def test_request_audit_rejected(tmp_path):
 
 def test_bundle_join_refuses_when_a_host_did_not_export(tmp_path):
     staging = tmp_path / 'e' / '.r-1.partial'
-    staging.mkdir(parents=True)
+    os.makedirs(str(staging), 0o700)
     (staging / 'mx1.tar.gz').write_bytes(b'data of mx1')
     request = {'request_id': 'r-1', 'subject_hmac': 'ab' * 32, 'kind': 'user', 'export_dir': str(tmp_path / 'e'),
                'staging_dir': str(staging)}
@@ -146,7 +152,8 @@ def test_bundle_join_verifies_and_joins(tmp_path):
     raw = json.dumps(manifest).encode()
     (bundle / 'manifest.json').write_bytes(raw)
     staging = tmp_path / 'e' / '.r-1.partial'
-    staging.mkdir(parents=True)
+    os.makedirs(str(staging), 0o700)
+    os.chmod(str(tmp_path / 'e'), 0o700)
     subprocess.run(['tar', 'czf', str(staging / 'mx1.tar.gz'), '-C', str(tmp_path / 'host'), 'r-1'], check=True)
     request = {'request_id': 'r-1', 'subject_hmac': 'ab' * 32, 'kind': 'user', 'export_dir': str(tmp_path / 'e'),
                'staging_dir': str(staging)}
@@ -156,7 +163,7 @@ def test_bundle_join_verifies_and_joins(tmp_path):
     assert not result.get('failed'), result
     assert result['archive']['path'] == str(tmp_path / 'e' / 'r-1.tar.gz') and result['archive']['found'] == 1
     # a manifest that does not match what the module returned fails the join
-    staging.mkdir()
+    staging.mkdir(mode=0o700)
     subprocess.run(['tar', 'czf', str(staging / 'mx1.tar.gz'), '-C', str(tmp_path / 'host'), 'r-1'], check=True)
     hostvars['mx1']['__gdpr_export']['manifest_sha256'] = '0' * 64
     result = run_action(bundle_join, {'request': request, 'hosts': ['mx1'], 'force': True},

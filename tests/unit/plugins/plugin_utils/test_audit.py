@@ -21,6 +21,12 @@ SUBJECT = {'addresses': ['ann.lee@example.com'], 'logins': ['annlogin'], 'ips': 
 FORBIDDEN = ['ann.lee@example.com', 'ann.lee', 'annlogin', '192.0.2.77']
 
 
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Relative default directories (audit/, exports/) land in the test's directory."""
+    monkeypatch.chdir(tmp_path)
+
 def params(**kw):
     out = dict(subject=dict(SUBJECT), hmac_key=KEY, action='export', stores=['logs'], store_options={})
     out.update(kw)
@@ -274,25 +280,68 @@ def test_write_record_appends_and_keeps_one_file_per_request(tmp_path):
     assert os.path.basename(path).startswith('rejected-') and path.endswith('.find.json')
 
 
-def test_write_record_tightens_an_open_directory_and_refuses_links(tmp_path):
-    directory = tmp_path / 'audit'
-    directory.mkdir(mode=0o755)
+def test_write_record_refuses_open_directories_and_links(tmp_path):
+    directory = tmp_path / 'trail'
+    directory.mkdir()
     os.chmod(str(directory), 0o755)
     rec = audit.build_record(request(), {}, error='x', rejected=True)
+    with pytest.raises(audit.RequestError, match='can be accessed by group or others'):
+        audit.write_record(str(directory), rec)
+    assert stat.S_IMODE(os.stat(str(directory)).st_mode) == 0o755, 'an existing directory is never chmodded'
+    os.chmod(str(directory), 0o700)
     audit.write_record(str(directory), rec)
-    assert stat.S_IMODE(os.stat(str(directory)).st_mode) == 0o700
     link = tmp_path / 'link'
     link.symlink_to(directory)
-    with pytest.raises(OSError):
+    with pytest.raises(audit.RequestError, match='symbolic link'):
         audit.write_record(str(link), rec)
     other = tmp_path / 'other'
-    other.mkdir()
+    other.mkdir(mode=0o700)
     target = tmp_path / 'elsewhere'
     target.write_text('')
     (other / 'audit.jsonl').symlink_to(target)
     with pytest.raises(OSError):
         audit.write_record(str(other), rec)
     assert target.read_text() == ''
+
+
+def test_export_prepares_private_directories(tmp_path):
+    dirs = dict(audit_dir=str(tmp_path / 'a'), export_dir=str(tmp_path / 'e'))
+    req, problems = audit.prepare_request(params(request_id='case-1', **dirs))
+    assert problems == []
+    assert req['staging_dir'] == str(tmp_path / 'e' / '.case-1.partial')
+    for path in (tmp_path / 'a', tmp_path / 'e', tmp_path / 'e' / '.case-1.partial'):
+        assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o700
+    # a staging directory left by an interrupted run is replaced
+    (tmp_path / 'e' / '.case-1.partial' / 'mx1.tar.gz').write_bytes(b'old')
+    _req, problems = audit.prepare_request(params(request_id='case-1', **dirs))
+    assert problems == [] and os.listdir(str(tmp_path / 'e' / '.case-1.partial')) == []
+    # an existing archive of the request is refused, unless forced
+    (tmp_path / 'e' / 'case-1.tar.gz').write_bytes(b'')
+    _req, problems = audit.prepare_request(params(request_id='case-1', **dirs))
+    assert len(problems) == 1 and 'exists already' in problems[0]
+    assert audit.prepare_request(params(request_id='case-1', force=True, **dirs))[1] == []
+
+
+def test_find_and_check_mode_create_no_export_directory(tmp_path):
+    dirs = dict(audit_dir=str(tmp_path / 'a'), export_dir=str(tmp_path / 'e'))
+    assert audit.prepare_request(params(action='find', **dirs))[1] == []
+    assert audit.prepare_request(params(check_mode=True, **dirs))[1] == []
+    assert (tmp_path / 'a').is_dir() and not (tmp_path / 'e').exists()
+    # nothing is created for a request that is refused anyway
+    audit.prepare_request(params(hmac_key='short', **dirs))
+    assert not (tmp_path / 'e').exists()
+
+
+@pytest.mark.parametrize('which', ['audit_dir', 'export_dir'])
+def test_open_directories_are_refused_up_front(tmp_path, which):
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    os.chmod(str(shared), 0o755)
+    dirs = dict(audit_dir=str(tmp_path / 'a'), export_dir=str(tmp_path / 'e'))
+    dirs[which] = str(shared)
+    _req, problems = audit.prepare_request(params(**dirs))
+    assert len(problems) == 1 and 'gdpr_%s' % which in problems[0] and 'mode 0755' in problems[0]
+    assert stat.S_IMODE(os.stat(str(shared)).st_mode) == 0o755
 
 
 def test_registered_reads_hostvars_and_tolerates_missing_hosts():

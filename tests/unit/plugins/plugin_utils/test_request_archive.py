@@ -51,6 +51,14 @@ def make_bundle(root, host, files, request_id=RID, subject_hmac=HMAC, complete=T
     return bundle, hashlib.sha256(raw).hexdigest()
 
 
+def private(path):
+    """path and its parent created 0700, as subject_request prepares them."""
+    os.makedirs(str(path), 0o700)
+    os.chmod(str(path), 0o700)
+    os.chmod(os.path.dirname(str(path)), 0o700)
+    return path
+
+
 def pack(bundle, dest):
     """tar.gz of the bundle directory, as the playbook packs it on the host."""
     subprocess.run(['tar', '--create', '--gzip', '--file', dest, '--directory', os.path.dirname(bundle),
@@ -77,7 +85,7 @@ def info(name, kind=tarfile.REGTYPE, size=0, linkname=''):
 def fetched(tmp_path):
     src = tmp_path / 'hosts'
     staging = tmp_path / 'exports' / ('.%s.partial' % RID)
-    staging.mkdir(parents=True)
+    private(staging)
     out = {}
     for host, files in (('mx1', {'logs/var/log/mail.log.txt': b'line of mx1\n'}),
                         ('mx2', {'logs/other/abc.txt': b'line a\n', 'maildir/mailbox-1/folder-1/000001.eml': b'x'})):
@@ -156,7 +164,7 @@ def test_a_file_that_does_not_match_its_manifest_fails(tmp_path, tamper, fragmen
     else:
         os.unlink(os.path.join(bundle, 'logs', 'b.txt'))
     staging = tmp_path / 'exports' / '.partial'
-    staging.mkdir(parents=True)
+    private(staging)
     tar = pack(bundle, str(staging / 'mx1.tar.gz'))
     with pytest.raises(ra.JoinError) as err:
         ra.join(RID, HMAC, 'user', {'mx1': (tar, digest)}, str(tmp_path / 'exports'), str(staging))
@@ -225,6 +233,14 @@ def test_not_a_tarball(tmp_path):
 def test_unusable_host_names(host):
     with pytest.raises(ra.JoinError):
         ra.host_dirname(host)
+
+
+def test_open_export_directory_is_refused(fetched):
+    tmp_path, staging, hosts = fetched
+    os.chmod(str(tmp_path / 'exports'), 0o755)
+    with pytest.raises(ra.JoinError, match='can be accessed by group or others'):
+        ra.join(RID, HMAC, 'user', hosts, str(tmp_path / 'exports'), str(staging))
+    assert not staging.exists()
 
 
 def test_missing_fetched_file_and_empty_join(tmp_path):
