@@ -1,0 +1,722 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Log redaction engine (issue 6): remove or mask the lines of a log file that carry a data
+subject's identifiers, or (debug mode) every line that carries a password or authentication
+debug output. Python standard library only; no Ansible import.
+
+Entry point: :func:`redact_file` ``(path, matcher, mode='remove'|'mask', check_mode=False)``
+returns ``{'lines_matched', 'lines_changed', 'changed'}`` (counts only, never content).
+
+Matchers: :class:`SubjectMatcher` (a :class:`~.subject.Subject`, through the needle prefilter
+of ``store_logs.LineMatcher``) and :class:`DebugMatcher` (the :data:`DEBUG_PATTERNS` list plus a
+small state machine for ``recordio`` SMTP transcripts). A matcher has ``hits(buf, start, end)``
+(sorted ``(line_start, line_end)`` of matching lines) and ``mask(line)`` (the line with every
+identifier replaced by the token, or None when the matcher can only remove).
+
+How a file is replaced
+----------------------
+* Every file is first scanned without writing (it stops at the first matching line); a file
+  without a match is never written (idempotence: a second run changes nothing).
+* **Rotated plain files, compressed files (.gz/.bz2/.xz, format from the magic bytes,
+  recompressed in the same format: gzip through zlib at :data:`GZIP_LEVEL`, bzip2 level 9,
+  xz preset 6) and multilog archives (``@*.s``)**: the redacted content is written to a
+  temporary file in the same directory (``.mailprivacy-redact.<hash>.<random>.tmp``), which
+  gets owner, group and mode first, is fsynced, gets the original atime/mtime and is renamed
+  over the file; the directory is fsynced. Before the rename the original's size and mtime are
+  checked again: a file that changed meanwhile is not replaced (:class:`RedactError`). A kill
+  at any point leaves the original or the redacted file; a later run removes stale temporary
+  files of the files it processes.
+* **Live plain files** (category ``live``, multilog ``current``, or any plain file that a
+  process holds open for writing) are rewritten **in place, under the same inode**, because a
+  writer that keeps an ``O_APPEND`` descriptor (rsyslog, multilog) would go on writing to the
+  old inode after a rename and its lines would be lost. The content up to the current size is
+  redacted into a temporary copy; appended bytes are carried over in rounds until little is
+  left; then the processes that hold the file open for writing (found in ``/proc/*/fdinfo``)
+  are paused with SIGSTOP (for milliseconds: only the last appended bytes and the copy-back of
+  the temporary file remain), the rest is carried over, the copy is written back at offset 0,
+  the file is truncated to its new length, fsynced, gets its times back, and the writers get
+  SIGCONT. Nothing a paused writer wrote can fall between the last read and the truncation.
+  A watchdog process (forked before the first SIGSTOP, in its own session) resumes the writers
+  if this process dies, and if it dies during the copy-back it finishes the copy-back first
+  (the temporary copy is complete at that point), so a kill never leaves a half-written live
+  file. Limits (documented): a process that opens the file for the first time between the last
+  scan of ``/proc`` and the truncation (open-write-close per line) could lose that line; PID 1
+  cannot be paused (the file is refused then).
+* An ``flock`` on the file serialises concurrent redactions of the same file (and a watchdog
+  still finishing a copy-back holds it too).
+
+Debug mode patterns: see :data:`DEBUG_PATTERNS` (name, description, regex).
+"""
+
+from __future__ import annotations
+
+import bz2
+import errno
+import fcntl
+import hashlib
+import lzma
+import os
+import re
+import signal
+import stat
+import struct
+import tempfile
+import time
+import zlib
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
+    LineMatcher,
+    category_of,
+    iter_file_chunks,
+    iter_regions,
+)
+
+__all__ = ['RedactError', 'SubjectMatcher', 'DebugMatcher', 'DEBUG_PATTERNS', 'redact_file',
+           'mask_token', 'writers_of', 'cleanup_temp_files', 'GZIP_LEVEL']
+
+CHUNK = 4 * 1024 * 1024
+GZIP_LEVEL = 6          # gzip's own default (-6): what logrotate's compress produces
+BZ2_LEVEL = 9
+XZ_PRESET = 6
+CATCH_UP_ROUNDS = 50
+CATCH_UP_SMALL = 256 * 1024
+STOP_TIMEOUT = 2.0
+TMP_PREFIX = '.mailprivacy-redact.'
+TMP_SUFFIX = '.tmp'
+MODES = ('remove', 'mask')
+
+
+class RedactError(Exception):
+    """A file was refused or could not be redacted. The message holds no path and no data."""
+
+
+# ------------------------------------------------------------------------------ matchers
+def mask_token(subject_hmac=None):
+    """``[redacted:<8 hex>]`` from the subject HMAC, or ``[redacted]``."""
+    if subject_hmac:
+        if not re.match(r'^[0-9a-f]{8,}$', subject_hmac):
+            raise RedactError('the subject HMAC must be hexadecimal')
+        return ('[redacted:%s]' % subject_hmac[:8]).encode('ascii')
+    return b'[redacted]'
+
+
+class SubjectMatcher(object):
+    """Lines carrying an identifier of a subject (needle prefilter + boundary regex)."""
+
+    def __init__(self, subject, token=b'[redacted]'):
+        self.lines = LineMatcher(subject)
+        self.regex = subject.regex()
+        self.token = token
+        if self.regex.search(token):
+            raise RedactError('the mask token would itself match the subject; use another token')
+
+    def hits(self, buf, start=0, end=None):
+        return self.lines.hits(buf, start, end)
+
+    def mask(self, line):
+        return self.regex.sub(lambda _m: self.token, line)
+
+
+# Debug-era lines removed whoever they belong to (mode debug_traces). Each entry: (name,
+# description, regex over one line). A line matching any of them is removed.
+DEBUG_PATTERNS = (
+    ('password_field', 'password=, passwd=, pwd=, clearpasswd= (and : forms) with a value; '
+     '<hidden> and empty values are kept',
+     rb'(?<![A-Za-z0-9_])(?i:(?:clear)?(?:password|passwd|pwd))[ \t]?[=:][ \t]?'
+     rb"(?!<hidden>|<null>|\(null\)|[ \t\r\n,)]|$)"),
+    ('given_password', "Dovecot auth_verbose_passwords: '(given password: ...)'",
+     rb'\(given password: '),
+    ('dovecot_auth_debug', 'Dovecot auth_debug traces: auth: Debug: / auth-worker(...): Debug: and '
+     'login processes\' Debug: lines',
+     rb'\b(?:auth|auth-worker|imap-login|pop3-login|submission-login|managesieve-login)'
+     rb'(?:\([^)\n]{0,300}\))?: Debug: '),
+    ('dovecot_passdb_password', 'auth-worker lines naming a passdb and a password',
+     rb'\bauth-worker\b[^\n]*\bpassdb\b[^\n]*(?i:password)|\bauth-worker\b[^\n]*(?i:password)[^\n]*\bpassdb\b'),
+    ('sasl_response', 'Dovecot auth_debug_passwords SASL responses: resp=<base64>',
+     rb'\bresp=(?!<hidden>)[A-Za-z0-9+/]{4,}={0,2}'),
+    ('courier_debug_login', 'Courier DEBUG_LOGIN traces: LOGIN: DEBUG: / DEBUG: LOGIN: lines',
+     rb'\bLOGIN: DEBUG: |\bDEBUG: LOGIN: '),
+    ('courier_authdaemond', 'courier-authlib debug traces (authdaemond: ... password ..., '
+     'received auth request, trying this module)',
+     rb'\bauthdaemond(?:\[[0-9]+\])?: (?:[^\n]*(?i:password|passwd)|received auth request|'
+     rb'auth[a-z]+: trying this module|DEBUG: )'),
+    ('smtp_auth_payload', 'SMTP AUTH commands with an initial response: AUTH PLAIN <base64>',
+     rb'(?i)\bAUTH[ \t]+(?:PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2|OAUTHBEARER|SCRAM-SHA-[0-9]+(?:-PLUS)?)'
+     rb'[ \t]+(?-i:[A-Za-z0-9+/]{4,}={0,2})'),
+    ('transcript_password', 'recordio/IMAP/POP3 transcripts: < PASS x, < tag LOGIN user pass',
+     rb'(?m)^(?:@[0-9a-f]{24} )?[0-9]{1,10} < (?:(?i:PASS) |[^ \r\n]{1,64} (?i:LOGIN) )'),
+)
+# recordio transcript lines: '<pid> < data' (client) and '<pid> > data' (server), optionally
+# behind a multilog TAI64N stamp. After a client 'AUTH <mech>' every further client line of
+# that pid is an authentication payload (AUTH LOGIN: base64 user name, then password) until
+# the server answers with a final code (not 334).
+_RECORDIO = re.compile(rb'(?m)^(?:@[0-9a-f]{24} )?([0-9]{1,10}) ([<>]) ([^\n]*)$')
+_AUTH_CMD = re.compile(rb'(?i)^AUTH[ \t]+[A-Za-z0-9-]+')
+_REPLY = re.compile(rb'^([0-9]{3})[ -]')
+
+
+class DebugMatcher(object):
+    """Lines with passwords or authentication debug output (see :data:`DEBUG_PATTERNS`).
+    Stateful over the regions of one file (recordio AUTH LOGIN exchanges span lines): use
+    one matcher per file, or call :meth:`reset` between files."""
+
+    def __init__(self, names=None):
+        chosen = [p for p in DEBUG_PATTERNS if names is None or p[0] in names]
+        if not chosen:
+            raise RedactError('no debug pattern selected')
+        self.regex = re.compile(b'|'.join(b'(?:' + p[2] + b')' for p in chosen), re.M)
+        self.auth_pids = set()
+
+    def reset(self):
+        self.auth_pids = set()
+
+    def hits(self, buf, start=0, end=None):
+        if end is None:
+            end = len(buf)
+        found = {}
+        search = self.regex.search
+        rfind = buf.rfind
+        nfind = buf.find
+        pos = start
+        while pos < end:
+            match = search(buf, pos, end)
+            if match is None:
+                break
+            at = match.start()
+            ls = rfind(b'\n', start, at) + 1
+            if ls == 0:
+                ls = start
+            le = nfind(b'\n', at, end)
+            le = end if le == -1 else le + 1
+            found[ls] = le
+            pos = le
+        if self.auth_pids or buf.find(b' < ', start, end) != -1:
+            for match in _RECORDIO.finditer(buf, start, end):
+                pid, way, data = match.group(1), match.group(2), match.group(3)
+                ls = match.start()
+                le = match.end() + 1 if match.end() < end else match.end()
+                if way == b'<':
+                    if _AUTH_CMD.match(data):
+                        self.auth_pids.add(pid)
+                        found[ls] = le
+                    elif pid in self.auth_pids:
+                        found[ls] = le
+                elif pid in self.auth_pids:
+                    reply = _REPLY.match(data)
+                    if reply and reply.group(1) != b'334':
+                        self.auth_pids.discard(pid)
+        return sorted(found.items())
+
+    def mask(self, line):  # pylint: disable=unused-argument
+        return None
+
+
+# ------------------------------------------------------------------------------ helpers
+def _tmp_prefix(path):
+    base = os.path.basename(path)
+    return TMP_PREFIX + hashlib.sha256(os.fsencode(base)).hexdigest()[:16] + '.'
+
+
+def cleanup_temp_files(path):
+    """Remove stale temporary files that an interrupted redaction of ``path`` left in its
+    directory (regular files named by this engine only). Returns how many were removed."""
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = _tmp_prefix(path)
+    removed = 0
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(TMP_SUFFIX)):
+            continue
+        full = os.path.join(directory, name)
+        try:
+            if stat.S_ISREG(os.lstat(full).st_mode):
+                os.unlink(full)
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _new_temp(path, st):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=_tmp_prefix(path), suffix=TMP_SUFFIX)
+    try:
+        try:
+            os.fchown(fd, st.st_uid, st.st_gid)
+        except PermissionError:
+            pass
+        os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        done = os.write(fd, view)
+        view = view[done:]
+
+
+def _pwrite_all(fd, data, offset):
+    view = memoryview(data)
+    while view:
+        done = os.pwrite(fd, view, offset)
+        view = view[done:]
+        offset += done
+
+
+def _redact_regions(regions, matcher, mode, emit):
+    """Feed ``emit`` the redacted bytes of ``regions``; returns the number of matched lines.
+    Untouched stretches are passed as memoryviews of the region buffer (no copy)."""
+    matched = 0
+    for buf, start, end, hits in regions:
+        if not hits:
+            emit(memoryview(buf)[start:end])
+            continue
+        view = memoryview(buf)
+        pos = start
+        for ls, le in hits:
+            if ls > pos:
+                emit(view[pos:ls])
+            matched += 1
+            if mode == 'mask':
+                line = bytes(buf[ls:le])
+                masked = matcher.mask(line)
+                if masked is not None:
+                    emit(masked)
+            pos = le
+        if end > pos:
+            emit(view[pos:end])
+    return matched
+
+
+def _regions(path, compression, matcher):
+    return iter_regions(iter_file_chunks(path, CHUNK, compression, reuse=True), matcher)
+
+
+def _pread_chunks(fd, start, limit):
+    pos = start
+    while pos < limit:
+        data = os.pread(fd, min(CHUNK, limit - pos), pos)
+        if not data:
+            break
+        pos += len(data)
+        yield data
+
+
+def _first_hit(path, compression, matcher):
+    """Scan until the first matching line: True when there is one."""
+    for _buf, _start, _end, hits in _regions(path, compression, matcher):
+        if hits:
+            return True
+    return False
+
+
+def _count(path, compression, matcher):
+    total = 0
+    for _buf, _start, _end, hits in _regions(path, compression, matcher):
+        total += len(hits)
+    return total
+
+
+class _Compressor(object):
+    """Streams data into a file descriptor, compressed in ``kind``'s format."""
+
+    def __init__(self, fd, kind):
+        self.fd = fd
+        if kind == 'gz':
+            self.comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        elif kind == 'bz2':
+            self.comp = bz2.BZ2Compressor(BZ2_LEVEL)
+        elif kind == 'xz':
+            self.comp = lzma.LZMACompressor(format=lzma.FORMAT_XZ, preset=XZ_PRESET)
+        else:
+            self.comp = None
+        self.pending = []
+        self.size = 0
+
+    def write(self, data):
+        if self.comp is None:
+            _write_all(self.fd, data)
+            return
+        # batch small pieces: the compressors are much faster on big inputs
+        self.pending.append(bytes(data) if isinstance(data, memoryview) and len(data) < 65536 else data)
+        self.size += len(data)
+        if self.size >= 1024 * 1024:
+            self._flush_pending()
+
+    def _flush_pending(self):
+        if not self.pending:
+            return
+        data = self.pending[0] if len(self.pending) == 1 else b''.join(self.pending)
+        self.pending = []
+        self.size = 0
+        out = self.comp.compress(data)
+        if out:
+            _write_all(self.fd, out)
+
+    def close(self):
+        if self.comp is not None:
+            self._flush_pending()
+            _write_all(self.fd, self.comp.flush())
+
+
+def _lock(fd):
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _check_regular(path):
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise RedactError('the file does not exist')
+    if stat.S_ISLNK(st.st_mode):
+        raise RedactError('refusing a symbolic link')
+    if not stat.S_ISREG(st.st_mode):
+        raise RedactError('refusing a file that is not a regular file')
+    return st
+
+
+def _compression(path):
+    try:
+        kind = fileutil.compression_of(path)
+    except OSError:
+        raise RedactError('the file cannot be read')
+    suffix = os.path.splitext(path)[1]
+    if suffix in ('.gz', '.bz2', '.xz', '.zst', '.lz4', '.Z', '.lz', '.zip') and kind != suffix[1:]:
+        raise RedactError('the file name says compressed but its format is not gzip, bzip2 or xz')
+    return kind
+
+
+# ------------------------------------------------------------------------------ /proc writers
+def writers_of(st, proc='/proc', exclude=()):
+    """PIDs (other than this process and ``exclude``) that hold the file (st_dev, st_ino)
+    open for writing."""
+    me = os.getpid()
+    found = set()
+    try:
+        pids = [p for p in os.listdir(proc) if p.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        if int(pid) == me or int(pid) in exclude:
+            continue
+        fd_dir = os.path.join(proc, pid, 'fd')
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fdname in fds:
+            try:
+                fst = os.stat(os.path.join(fd_dir, fdname))
+            except OSError:
+                continue
+            if fst.st_ino != st.st_ino or fst.st_dev != st.st_dev:
+                continue
+            try:
+                with open(os.path.join(proc, pid, 'fdinfo', fdname), 'r') as handle:
+                    flags = 0
+                    for line in handle:
+                        if line.startswith('flags:'):
+                            flags = int(line.split()[1], 8)
+                            break
+            except (OSError, ValueError):
+                flags = os.O_RDWR  # unknown: assume writing
+            if flags & os.O_ACCMODE != os.O_RDONLY:
+                found.add(int(pid))
+                break
+    return found
+
+
+def _all_stopped(pid, proc='/proc'):
+    try:
+        tasks = os.listdir(os.path.join(proc, str(pid), 'task'))
+    except OSError:
+        return True  # gone
+    for task in tasks:
+        try:
+            with open(os.path.join(proc, str(pid), 'task', task, 'stat'), 'rb') as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        state = data[data.rfind(b')') + 2:data.rfind(b')') + 3]
+        if state not in (b'T', b't', b'Z', b'X'):
+            return False
+    return True
+
+
+class _Watchdog(object):
+    """A forked helper that resumes paused writers if this process dies, finishing an
+    interrupted copy-back first (see the module docstring)."""
+
+    def __init__(self, fd, tmp_fd, tmp_path):
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            code = 0
+            try:
+                os.close(wfd)
+                os.setsid()
+                self._child(rfd, fd, tmp_fd, tmp_path)
+            except BaseException:  # pylint: disable=broad-except
+                code = 1
+            finally:
+                os._exit(code)  # pylint: disable=protected-access
+        os.close(rfd)
+        self.pid = pid
+        self.wfd = wfd
+
+    @staticmethod
+    def _child(rfd, fd, tmp_fd, tmp_path):  # pragma: no cover - child
+        data = b''
+        while True:
+            try:
+                more = os.read(rfd, 4096)
+            except InterruptedError:
+                continue
+            if not more:
+                break
+            data += more
+        pids = set()
+        copy = None
+        done = False
+        for msg in data.split(b'\n'):
+            if msg.startswith(b'S'):
+                pids.add(int(msg[1:]))
+            elif msg.startswith(b'C'):
+                length, atime, mtime = struct.unpack('!QQQ', bytes.fromhex(msg[1:].decode('ascii')))
+                copy = (length, atime, mtime)
+            elif msg == b'D':
+                done = True
+        try:
+            if copy is not None and not done:
+                _copy_back(tmp_fd, fd, copy[0], copy[1], copy[2])
+                try:
+                    os.unlink(tmp_path)
+                except OSError:
+                    pass
+        finally:
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
+
+    def send(self, msg):
+        _write_all(self.wfd, msg + b'\n')
+
+    def finish(self):
+        try:
+            self.send(b'D')
+        finally:
+            os.close(self.wfd)
+            os.waitpid(self.pid, 0)
+
+
+def _copy_back(tmp_fd, fd, length, atime_ns, mtime_ns):
+    pos = 0
+    while pos < length:
+        data = os.pread(tmp_fd, min(CHUNK, length - pos), pos)
+        if not data:
+            raise RedactError('the temporary copy is shorter than expected')
+        _pwrite_all(fd, data, pos)
+        pos += len(data)
+    os.ftruncate(fd, length)
+    os.fsync(fd)
+    os.utime(fd, ns=(atime_ns, mtime_ns))
+
+
+# ------------------------------------------------------------------------------ rewriting
+def _replace_by_rename(path, fd, st, compression, matcher, mode):
+    """Redacted copy in a temporary file, renamed over ``path``. Returns matched lines."""
+    tmp_fd, tmp = _new_temp(path, st)
+    try:
+        out = _Compressor(tmp_fd, compression)
+        matched = _redact_regions(_regions(path, compression, matcher), matcher, mode, out.write)
+        out.close()
+        os.fsync(tmp_fd)
+        os.utime(tmp_fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+        now = os.fstat(fd)
+        if now.st_size != st.st_size or now.st_mtime_ns != st.st_mtime_ns:
+            raise RedactError('the file changed during redaction; run again')
+        cur = os.lstat(path)
+        if (cur.st_dev, cur.st_ino) != (st.st_dev, st.st_ino):
+            raise RedactError('the file was replaced during redaction; run again')
+        os.rename(tmp, path)
+        tmp = None
+        directory = os.path.dirname(os.path.abspath(path))
+        dfd = os.open(directory, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(tmp_fd)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return matched
+
+
+def _carry(fd, out_fd, matcher, mode, start, limit, final):
+    """Redact fd[start:limit] into out_fd; unless ``final`` stop before a last partial line.
+    Returns (new start, matched lines)."""
+    pos = start
+    pieces = []
+    matched = 0
+    for region in iter_regions(_pread_chunks(fd, start, limit), matcher):
+        buf, rs, rend, _hits = region
+        if not final and (rend == rs or buf[rend - 1:rend] != b'\n'):
+            break  # an incomplete last line: the writer is still writing it
+        matched += _redact_regions([region], matcher, mode, pieces.append)
+        _write_all(out_fd, b''.join(pieces))
+        pieces = []
+        pos += rend - rs
+    return pos, matched
+
+
+def _redact_in_place(path, fd, st, matcher, mode, pause_writers=True):
+    """Rewrite a live plain file under its inode (see the module docstring)."""
+    tmp_fd, tmp = _new_temp(path, st)
+    watchdog = None
+    stopped = set()
+    try:
+        pos = 0
+        matched = 0
+        for _round in range(CATCH_UP_ROUNDS):
+            size = os.fstat(fd).st_size
+            if size < pos:
+                raise RedactError('the file was truncated during redaction; run again')
+            if _round > 0 and size - pos <= CATCH_UP_SMALL:
+                break
+            pos, got = _carry(fd, tmp_fd, matcher, mode, pos, size, final=False)
+            matched += got
+        if pause_writers:
+            watchdog = _Watchdog(fd, tmp_fd, tmp)
+            for _attempt in range(5):
+                new = writers_of(st, exclude=(watchdog.pid,)) - stopped
+                if not new:
+                    break
+                for pid in sorted(new):
+                    if pid == 1:
+                        raise RedactError('the file is held open for writing by PID 1, which cannot be paused')
+                    watchdog.send(b'S%d' % pid)
+                    try:
+                        os.kill(pid, signal.SIGSTOP)
+                    except OSError:
+                        continue
+                    stopped.add(pid)
+                deadline = time.monotonic() + STOP_TIMEOUT
+                while not all(_all_stopped(pid) for pid in stopped):
+                    if time.monotonic() > deadline:
+                        raise RedactError('a process writing the file could not be paused')
+                    time.sleep(0.0005)
+            else:
+                raise RedactError('processes keep opening the file for writing; try again later')
+        final = os.fstat(fd)
+        if final.st_size < pos:
+            raise RedactError('the file was truncated during redaction; run again')
+        pos, got = _carry(fd, tmp_fd, matcher, mode, pos, final.st_size, final=True)
+        matched += got
+        os.fsync(tmp_fd)
+        length = os.fstat(tmp_fd).st_size
+        if watchdog is not None:
+            watchdog.send(b'C' + struct.pack('!QQQ', length, final.st_atime_ns, final.st_mtime_ns).hex().encode('ascii'))
+        _copy_back(tmp_fd, fd, length, final.st_atime_ns, final.st_mtime_ns)
+    finally:
+        try:
+            if watchdog is not None:
+                watchdog.finish()
+        finally:
+            for pid in stopped:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
+            os.close(tmp_fd)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return matched
+
+
+def is_live(path, category=None):
+    """Live plain files: the current log (no rotation suffix) and multilog ``current``."""
+    category = category or category_of(path, None)
+    if category == 'live':
+        return True
+    return category == 'multilog' and os.path.basename(path) == 'current'
+
+
+def redact_file(path, matcher, mode='remove', check_mode=False, live=None, pause_writers=True):
+    """Remove (``mode='remove'``) or mask (``'mask'``) the matching lines of one log file.
+
+    ``live``: None = decide from the name and from ``/proc`` (a plain file some process holds
+    open for writing is live); True/False force it. Returns ``{'lines_matched',
+    'lines_changed', 'changed'}``. Raises :class:`RedactError` for refused files (symbolic
+    links, non-regular files, unknown or damaged compression, changes during the run); the
+    file is then untouched."""
+    if mode not in MODES:
+        raise RedactError('mode must be remove or mask')
+    if mode == 'mask' and matcher.mask(b'') is None:
+        raise RedactError('this matcher can only remove lines')
+    st = _check_regular(path)
+    compression = _compression(path)
+    if hasattr(matcher, 'reset'):
+        matcher.reset()
+    flags = os.O_RDONLY if check_mode else os.O_RDWR
+    flags |= getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOCTTY', 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise RedactError('refusing a symbolic link')
+        raise RedactError('the file cannot be opened (errno %d)' % err.errno)
+    try:
+        fst = os.fstat(fd)
+        if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(fst.st_mode):
+            raise RedactError('the file was replaced while opening it')
+        try:
+            if check_mode:
+                matched = _count(path, compression, matcher)
+                return {'lines_matched': matched, 'lines_changed': matched, 'changed': matched > 0}
+            _lock(fd)
+            if not check_mode:
+                cleanup_temp_files(path)
+            st = os.fstat(fd)
+            if hasattr(matcher, 'reset'):
+                matcher.reset()
+            if not _first_hit(path, compression, matcher):
+                return {'lines_matched': 0, 'lines_changed': 0, 'changed': False}
+            if hasattr(matcher, 'reset'):
+                matcher.reset()
+            if live is None:
+                live = compression is None and (is_live(path) or bool(writers_of(st)))
+            if live:
+                if compression:
+                    raise RedactError('a compressed file that is open for writing cannot be redacted')
+                matched = _redact_in_place(path, fd, st, matcher, mode, pause_writers)
+            else:
+                matched = _replace_by_rename(path, fd, st, compression, matcher, mode)
+        except (EOFError, zlib.error, lzma.LZMAError, OSError, ValueError) as err:
+            if isinstance(err, RedactError):
+                raise
+            if isinstance(err, (EOFError, zlib.error, lzma.LZMAError)) or 'compressed' in str(err).lower() \
+                    or 'invalid data stream' in str(err).lower():
+                raise RedactError('the compressed data is damaged or truncated')
+            raise RedactError('redaction failed (%s, errno %s)' % (type(err).__name__, getattr(err, 'errno', None)))
+    finally:
+        os.close(fd)
+    return {'lines_matched': matched, 'lines_changed': matched, 'changed': matched > 0}
