@@ -26,7 +26,6 @@ import json
 import os
 
 from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils.audit import (
-    Screen,
     private_dir,
     registered,
     timestamp,
@@ -223,8 +222,8 @@ def markdown(report):
         if not entry['stores']:
             lines.append('| %s | - | - | - | - | - | - | %s |' % (host, _cell('; '.join(entry['reasons']))))
         for name, item in sorted(entry['stores'].items()):
-            note = item.get('error') or item.get('proof_error') or ('' if item['available'] else
-                                                                     'not on this host: %s' % item.get('reason', ''))
+            absent = '' if item['available'] else 'not on this host: %s' % item.get('reason', '')
+            note = item.get('error') or item.get('proof_error') or absent
             lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
                 host, name, _cell(item['units']), item['before'] if item['available'] else '-',
                 item['erased'] if item['available'] else '-', _cell(item['after'] if item['available'] else None),
@@ -273,8 +272,8 @@ def write_report(report_dir, report):
 
 
 def summary_lines(report):
-    lines = ['erasure %s (%s, subject HMAC %s): %s' % (report.get('request_id'), report.get('kind'),
-                                                        (report.get('subject_hmac') or '-')[:16], report['verdict'])]
+    lines = ['erasure %s (%s, subject HMAC %s): %s' % (
+        report.get('request_id'), report.get('kind'), (report.get('subject_hmac') or '-')[:16], report['verdict'])]
     for host, entry in sorted(report['hosts'].items()):
         counts = ', '.join('%s %d->%s' % (n, i['before'], '-' if i['after'] is None else i['after'])
                            for n, i in sorted(entry['stores'].items()) if i['available'])
@@ -283,4 +282,3 @@ def summary_lines(report):
     lines += ['manual step open on %s (%s): %s' % (m['host'], m['store'], m['step'])
               for m in report['manual_steps_open']]
     return lines
-

@@ -194,13 +194,13 @@ def test_a_store_that_cannot_erase_fails_the_run_and_the_report_says_where(env):
 
 def test_customer_erase_requires_a_domain_and_erases_every_user(env, tmp_path):
     subject = subject_file(env, 'user', {'gdpr_subject': SUBJECT_A, 'gdpr_confirm_erase': 'yes-erase'})
-    run = run_playbook(env['tmp'], 'customer_erase.yml', env['inventory'], [env['settings'](['maildir']),
-                                                                             env['key'], subject], name='cust-user')
+    run = run_playbook(env['tmp'], 'customer_erase.yml', env['inventory'],
+                       [env['settings'](['maildir']), env['key'], subject], name='cust-user')
     assert run.rc != 0 and 'a customer request needs gdpr_subject_domain' in run.stdout
 
     vmail = tmp_path / 'vmail'
     for uid in ('a', 'b'):
-        local = USERS[uid]['addresses'][0].split('@')[0]
+        local = USERS[uid]['addresses'][0].split('@', maxsplit=1)[0]
         (vmail / DOMAIN / local / 'Maildir' / 'cur').mkdir(parents=True)
         (vmail / DOMAIN / local / 'Maildir' / 'new').mkdir()
         (vmail / DOMAIN / local / 'Maildir' / 'cur' / '1.mx:2,S').write_bytes(b'Subject: hi\n\n')

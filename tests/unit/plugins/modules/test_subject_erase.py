@@ -79,9 +79,9 @@ def build_host(root):
     """A fixture host under ``root``; returns the module's store_options."""
     root = str(root)
     home = os.path.join(root, 'home')
-    assign = ['=%s:%s:%d:%d:%s:::\n' % (USERS[u]['logins'][0], USERS[u]['logins'][0], USERS[u]['uid'],
-                                         USERS[u]['uid'], os.path.join(home, USERS[u]['logins'][0]))
-              for u in ('a', 'b', 'l')]
+    assign = ['=%s:%s:%d:%d:%s:::\n' % (
+        USERS[u]['logins'][0], USERS[u]['logins'][0], USERS[u]['uid'], USERS[u]['uid'],
+        os.path.join(home, USERS[u]['logins'][0])) for u in ('a', 'b', 'l')]
     userdb = ['# Courier userdb\n'] + [
         '%s\tuid=%d|gid=%d|home=%s|mail=%s|systempw=$1$x$y\n' % (
             USERS[u]['addresses'][0], USERS[u]['uid'], USERS[u]['uid'], os.path.join(home, USERS[u]['logins'][0]),
@@ -313,7 +313,7 @@ def test_customer_account_erases_every_user_of_the_domain(tmp_path, capsys):
     # a virtual-domain layout: /var/vmail/<domain>/<local>/Maildir
     vmail = root / 'vmail'
     for uid in ('a', 'b'):
-        local = USERS[uid]['addresses'][0].split('@')[0]
+        local = USERS[uid]['addresses'][0].split('@', maxsplit=1)[0]
         for folder, state, name, body in messages(uid):
             for sub in ('cur', 'new', 'tmp'):
                 (vmail / DOMAIN / local / 'Maildir' / folder / sub).mkdir(parents=True, exist_ok=True)
