@@ -84,6 +84,12 @@ def test_every_subject_template_has_a_survey_and_the_hmac_credential(play):
         assert by_name[name]["survey"] in play["vars"]["__surveys"], name
         assert by_name[name]["hmac"] is True
     assert by_name["erase"]["survey"] == "subject_erase" and by_name["customer erase"]["survey"] == "customer_erase"
+    # the confirmation variable of playbooks/subject_erase.yml and customer_erase.yml
+    confirm = [q for q in _surveys(play)["subject_erase"] if q["variable"] == "gdpr_confirm_erase"]
+    assert len(confirm) == 1 and confirm[0]["required"] is True
+    erase = os.path.join(ROOT, "playbooks", "subject_erase.yml")
+    if os.path.exists(erase):
+        assert "gdpr_confirm_erase" in open(erase, encoding="utf-8").read()
     assert by_name["erase preview"]["job_type"] == "check"
     assert by_name["erase"]["job_type"] == "run"
     for name in ("configure", "drift check", "records of processing"):
