@@ -16,7 +16,8 @@ Patterns (names are stable: the compliance report and its tests use them):
                      ``ruser=``, Dovecot's ``imap(x)`` prefix and ``passwd-file(x,`` auth prefix
 ``password``         a password or password hash: ``password=``, ``passwd=``, ``clearpasswd=``,
                      ``(given password: ...)``, vchkpw's ``(pass: '...')``, POP3 ``PASS x`` in a
-                     transcript (``<hidden>`` values do not count)
+                     transcript (``<hidden>``, ``None``, ``****`` and Ansible's no_log
+                     placeholders in its "Invoked with" syslog lines do not count)
 ``auth_debug``       authentication debug output: Dovecot ``auth: Debug:`` / ``auth-worker``,
                      courier-authlib's ``authdaemond:`` module traces, Courier's ``LOGIN: ip=[``
                      (DEBUG_LOGIN) lines
@@ -66,7 +67,7 @@ _LOGIN = re.compile(
 
 _PASSWORD = re.compile(
     rb'(?m)(?<![A-Za-z0-9_])(?i:(?:clear)?(?:password|passwd|pass|pwd))[ \t]?[=:][ \t]?'
-    rb'(?!<hidden>|<null>|[ \t\r\n,)]|$)'
+    rb'(?!<hidden>|<null>|NOT_LOGGING_PARAMETER|VALUE_SPECIFIED_IN_NO_LOG_PARAMETER|None\b|\*{3,}|[ \t\r\n,)]|$)'
     rb'|^(?:@[0-9a-f]{24} )?[0-9]+ < (?i:pass) [^\r\n]')
 
 _AUTH_DEBUG = re.compile(

@@ -237,47 +237,55 @@ def fmt_days(days):
 
 
 def _name(getter, ident):
+    """The account or group name of a system id; a person's own account (id 1000..65533) is
+    never named in the record, only called 'user'."""
+    if 1000 <= ident < 65534:
+        return 'user'
     try:
         return getter(ident)[0]
     except KeyError:
         return str(ident)
 
 
-def _sample_files(real_dir, limit=200, depth=2):
-    """stat results of up to ``limit`` regular files within ``depth`` levels of a directory."""
+def _sample_files(real_dirs, limit=200, depth=2):
+    """stat results of up to ``limit`` regular files within ``depth`` levels of the directories."""
     out = []
-    base = real_dir.rstrip('/').count('/')
-    for current, dirs, files in os.walk(real_dir):
-        if current.rstrip('/').count('/') - base >= depth:
-            dirs[:] = []
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(current, name))
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                out.append(st)
-                if len(out) >= limit:
-                    return out
+    for real_dir in real_dirs:
+        base = real_dir.rstrip('/').count('/')
+        for current, dirs, files in os.walk(real_dir):
+            if current.rstrip('/').count('/') - base >= depth:
+                dirs[:] = []
+            for name in files:
+                try:
+                    st = os.lstat(os.path.join(current, name))
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    out.append(st)
+                    if len(out) >= limit:
+                        return out
     return out
 
 
-def _readers(owner, entries):
-    """Who can read: the owner, groups with read permission, everyone (from (group, mode) pairs)."""
-    readers = ['owner' if owner == 'root' else 'owner %s' % owner]
+def _readers(owners, entries):
+    """Who can read: the owner(s), groups with read permission, everyone (from (group, mode) pairs)."""
+    readers = []
+    for owner in owners:
+        readers.append('owner' if owner == 'root' else 'the user (owner)' if owner == 'user' else 'owner %s' % owner)
     groups = sorted(set(g for g, m in entries if m & stat.S_IRGRP))
-    readers += ['group %s' % g for g in groups]
+    readers += ["the user's group" if g == 'user' else 'group %s' % g for g in groups]
     if any(m & stat.S_IROTH for _g, m in entries):
         readers.append('everyone')
-    if owner != 'root':
+    if 'root' not in owners:
         readers.append('root')
     return readers
 
 
-def protection(host, path, fallback_dirs=()):
+def protection(host, path, fallback_dirs=(), sample=None):
     """owner, group, mode, readers and a one-line summary of ``path`` (or of the first existing
     fallback directory). For a directory the readers come from the files in it (a sample of up
-    to 200 within two levels), since those are what holds the data."""
+    to 200 within two levels of ``sample``, default the directory itself), since those are what
+    holds the data. Personal accounts are never named (see _name)."""
     st = None
     used = path
     for candidate in (path,) + tuple(fallback_dirs):
@@ -294,20 +302,20 @@ def protection(host, path, fallback_dirs=()):
     mode = stat.S_IMODE(st.st_mode)
     text = '%s:%s %04o' % (owner, group, mode)
     entries = [(group, mode)]
+    owners = [owner]
     if stat.S_ISDIR(st.st_mode):
-        files = _sample_files(host.path(used))
+        dirs = [host.path(d) for d in (sample if sample is not None else [used])]
+        files = _sample_files(dirs)
         if files:
             modes = sorted(set('%04o' % stat.S_IMODE(f.st_mode) for f in files))
             owners = sorted(set(_name(pwd.getpwuid, f.st_uid) for f in files))
             entries = [(_name(grp.getgrgid, f.st_gid), stat.S_IMODE(f.st_mode)) for f in files]
-            text = 'dir %s; files %s %s' % (text, ','.join(owners), ','.join(modes))
-            owner_for_readers = owners[0] if len(owners) == 1 else 'root'
+            what = 'files' if sample is None else '%d data directories, files' % len(dirs)
+            text = 'dir %s; %s %s %s' % (text, what, ','.join("each user's" if o == 'user' else o for o in owners),
+                                        ','.join(modes))
         else:
             text = 'dir %s (empty)' % text
-            owner_for_readers = owner
-    else:
-        owner_for_readers = owner
-    readers = _readers(owner_for_readers, entries)
+    readers = _readers(owners, entries)
     text += ' (readers: %s)' % ', '.join(readers)
     if used != path:
         text += ' [of %s]' % used
@@ -316,7 +324,7 @@ def protection(host, path, fallback_dirs=()):
 
 
 def record(host, service, store, data_type, location, retention, retention_days, basis, stat_path=None,
-           fallback_dirs=(), present=True):
+           fallback_dirs=(), present=True, sample=None):
     rec = {
         'service': service,
         'store': store,
@@ -327,8 +335,14 @@ def record(host, service, store, data_type, location, retention, retention_days,
         'retention_basis': basis,
         'present': present,
     }
-    rec.update(protection(host, stat_path if stat_path is not None else location, fallback_dirs))
+    rec.update(protection(host, stat_path if stat_path is not None else location, fallback_dirs, sample))
     return rec
+
+
+def home_dirs(host, relative, limit=50):
+    """Existing <home>/<relative> directories of the users (for sampling modes, never named)."""
+    relative = relative.strip('/')
+    return [d for d in host.glob('/home/*/' + relative) if host.isdir(d)][:limit]
 
 
 # ------------------------------------------------------------------------------ logrotate
@@ -577,7 +591,7 @@ def parse_doveconf(text):
 def mail_location_paths(location):
     """Human locations of a Dovecot mail_location."""
     if not location:
-        return ['mbox:~/mail, /var/mail/%u (Debian default)'], '/var/mail'
+        return ['mbox:~/mail, /var/mail/%u (Debian default)'], '/var/mail', '/var/mail', 'mail'
     parts = location.split(':')
     fmt = parts[0] if len(parts) > 1 else ''
     rest = ':'.join(parts[1:]) if fmt else location
@@ -591,7 +605,8 @@ def mail_location_paths(location):
             if key == 'INBOX':
                 spool = os.path.dirname(value)
     stat_dir = spool or '/home'
-    return ['%s: %s' % (fmt or 'mail', ', '.join(paths))], stat_dir
+    home = paths[0][2:] if paths[0].startswith('~/') else None
+    return ['%s: %s' % (fmt or 'mail', ', '.join(paths))], stat_dir, spool, home
 
 
 def collect_dovecot(host, logrotate):
@@ -610,7 +625,8 @@ def collect_dovecot(host, logrotate):
     for blocks, key, value in settings or []:
         if key == 'autoexpunge' and blocks and blocks[-1].startswith('mailbox '):
             expunge.append((blocks[-1][8:].strip().strip('"'), value))
-    locations, stat_dir = mail_location_paths(top.get('mail_location'))
+    locations, stat_dir, spool, home = mail_location_paths(top.get('mail_location'))
+    sample = ([spool] if spool and host.isdir(spool) else []) + (home_dirs(host, home) if home else [])
     if settings is None:
         retention, days = 'unknown (configuration not read)', None
     else:
@@ -621,7 +637,7 @@ def collect_dovecot(host, logrotate):
     rows.append(record(host, 'dovecot', 'mailboxes',
                        'Mail messages and mailbox indexes (addresses, subjects, bodies, cached headers)',
                        '; '.join(locations), retention, days,
-                       'doveconf -n (mail_location, mailbox autoexpunge)', stat_path=stat_dir,
+                       'doveconf -n (mail_location, mailbox autoexpunge)', stat_path=stat_dir, sample=sample,
                        fallback_dirs=('/var/mail',)))
     for key in ('log_path', 'info_log_path', 'debug_log_path'):
         path = top.get(key, '')
@@ -672,7 +688,8 @@ def collect_courier(host, logrotate):
         retention = 'until deleted by the user or the account is closed; no IMAP_EMPTYTRASH: Trash kept too'
     rows.append(record(host, 'courier', 'maildirs', 'Mail messages and Courier IMAP metadata (addresses, '
                        'subjects, bodies)', '~/%s (home directories)' % maildir, retention, None,
-                       '/etc/courier/imapd (MAILDIRPATH, IMAP_EMPTYTRASH)', stat_path='/home'))
+                       '/etc/courier/imapd (MAILDIRPATH, IMAP_EMPTYTRASH)', stat_path='/home',
+                       sample=home_dirs(host, maildir)))
     if host.isdir('/var/lib/courier/msgs') or host.isfile('/etc/courier/courierd'):
         raw = (host.read('/etc/courier/queuetime') or '').strip()
         seconds = parse_span(raw, default_unit='s') if raw else 7 * 86400
@@ -776,7 +793,7 @@ def collect_qmail(host, logrotate):
     rows.append(record(host, 'qmail', 'maildirs', 'Mail messages (addresses, subjects, bodies)',
                        '~/Maildir of each user (home from users/assign or passwd)',
                        'until deleted by the user or the account is closed', None, 'qmail-local ./Maildir/',
-                       stat_path='/home'))
+                       stat_path='/home', sample=home_dirs(host, 'Maildir')))
     return rows, []
 
 

@@ -68,6 +68,8 @@ LINES = [
     (b"Jan  5 10:00:00 mx dovecot: imap-login: Disconnected: method=PLAIN, lip=10.9.9.9, user=<>", set()),
     (b"Jan  5 10:00:00 mx dovecot: config: auth_verbose_passwords = no", set()),
     (b"Jan  5 10:00:00 mx dovecot: auth: Password mismatch", set()),
+    (b"Jan  5 10:00:00 mx ansible-ansible.builtin.user: Invoked with name=x password=NOT_LOGGING_PARAMETER "
+     b"update_password=always login_password=VALUE_SPECIFIED_IN_NO_LOG_PARAMETER pwd=******** passwd=None", set()),
     (b"Jan  5 10:00:00 mx dovecot: imap<1234><abc>: Logged out in=1", set()),
     (b"Jan  5 10:00:00 mx kernel: 999.1.1.1 is not an address; 1.2.3.4.5 neither", set()),
 ]

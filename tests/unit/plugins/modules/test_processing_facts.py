@@ -323,3 +323,19 @@ def test_module_returns_facts(host_tree, capsys):
     assert len(facts["records"]) == 9
     result = run_module(capsys, {"root": os.path.join(host_tree, "missing")})
     assert result["failed"] is True and result["msg"] == "root: not a directory"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give fixture files to user accounts")
+def test_personal_accounts_are_never_named_and_maildirs_are_sampled(tmp_path):
+    root = str(tmp_path)
+    write(root, "/etc/courier/imapd", "MAILDIRPATH=Maildir\n")
+    for uid, user in ((1001, "zoequill"), (1002, "maxumber")):
+        home = mkdir(root, "/home/%s" % user, 0o755)
+        write(root, "/home/%s/.profile" % user, "", 0o644)  # not mail: must not decide the readers
+        msg = write(root, "/home/%s/Maildir/cur/1.mail" % user, "x", 0o600)
+        for path in (home, os.path.dirname(msg), os.path.dirname(os.path.dirname(msg)), msg):
+            os.chown(path, uid, uid)
+    row = by_store(pf.collect(pf.Host(root), ["courier"]))[("courier", "maildirs")]
+    assert "zoequill" not in json.dumps(row) and "maxumber" not in json.dumps(row)
+    assert row["readers"] == "the user (owner), root"
+    assert "2 data directories, files each user's 0600" in row["protection"]
