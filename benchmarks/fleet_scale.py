@@ -104,7 +104,7 @@ def best(label, argv, environ, repeat, allow_failure=False):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--forks', type=int, default=20)
     parser.add_argument('--repeat', type=int, default=1, help='runs per measurement; the best counts')
     parser.add_argument('--keep', action='store_true', help='leave the fleet running')
@@ -161,11 +161,11 @@ def main():
         print()
         print('%-52s %9s %8s  %s' % ('step (best of %d)' % args.repeat, 'seconds', 'x ping', 'runs'))
         for label, took, every, note in rows:
-            print('%-52s %9.1f %8.2f  %s%s' % (label, took, took / ping, ', '.join('%.1f' % t for t in every),
-                                                '  ' + note if note else ''))
+            runs = ', '.join('%.1f' % t for t in every)
+            print('%-52s %9.1f %8.2f  %s%s' % (label, took, took / ping, runs, '  ' + note if note else ''))
         print()
         print('per host (wall time / %d hosts): ping %.2f s, drift check %.2f s, %s %.2f s'
-              % (len(hosts), ping / len(hosts), drift / len(hosts), preview[0].split(' ')[0], preview[1] / len(hosts)))
+              % (len(hosts), ping / len(hosts), drift / len(hosts), preview[0].split(' ', maxsplit=1)[0], preview[1] / len(hosts)))
         s = report['summary']
         print('drift check result: %d hosts, %d compliant, %d drift, %d error, %d unreachable; %d controls'
               % (s['hosts'], s['compliant'], s['drift'], s['error'], s['unreachable'], s['controls']))

@@ -311,8 +311,8 @@ def protection(host, path, fallback_dirs=(), sample=None):
             owners = sorted(set(_name(pwd.getpwuid, f.st_uid) for f in files))
             entries = [(_name(grp.getgrgid, f.st_gid), stat.S_IMODE(f.st_mode)) for f in files]
             what = 'files' if sample is None else '%d data directories, files' % len(dirs)
-            text = 'dir %s; %s %s %s' % (text, what, ','.join("each user's" if o == 'user' else o for o in owners),
-                                        ','.join(modes))
+            names = ','.join("each user's" if o == 'user' else o for o in owners)
+            text = 'dir %s; %s %s %s' % (text, what, names, ','.join(modes))
         else:
             text = 'dir %s (empty)' % text
     readers = _readers(owners, entries)

@@ -108,8 +108,8 @@ def test_own_addresses_from_proc(tmp_path):
         "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 10.88.0.5\n        /32 host LOCAL\n"
         "     |-- 10.88.0.255\n        /32 link BROADCAST\n")
     (net / "if_inet6").write_text("fe800000000000000000000000000001 02 40 20 80 eth0\n")
-    assert pii_patterns.own_addresses(str(tmp_path)) == {ipaddress.ip_address("10.88.0.5"),
-                                                        ipaddress.ip_address("fe80::1")}
+    expected = {ipaddress.ip_address("10.88.0.5"), ipaddress.ip_address("fe80::1")}
+    assert pii_patterns.own_addresses(str(tmp_path)) == expected
     assert pii_patterns.own_addresses(str(tmp_path / "missing")) == set()
 
 
