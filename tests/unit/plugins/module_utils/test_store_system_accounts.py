@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests of the system (passwd) account store, with a temporary passwd copy and a fake
+Runner whose userdel edits that copy."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError, run_stores
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_system_accounts import (
+    DISABLED_REASON,
+    SystemAccountStore,
+)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
+
+PASSWD = (
+    'root:x:0:0:root:/root:/bin/bash\n'
+    'mail:x:8:8:mail:/var/mail:/usr/sbin/nologin\n'
+    'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n'
+    'ann:x:1001:1001:Ann Example,,,:/home/ann:/bin/bash\n'
+    'joann:x:1002:1002:Jo Ann:/home/joann:/bin/bash\n'
+    'bob:x:1003:1003:Bob:/home/bob:/bin/bash\n'
+    'carol:x:1004:1004:Carol:/home/carol:/bin/bash\n'
+    'carol2:x:1004:1004:Carol alias:/home/carol2:/bin/bash\n'
+    'dave:x:1005:1005:Dave:/home/shared:/bin/bash\n'
+    'erin:x:1006:1006:Erin:/home/shared:/bin/bash\n'
+)
+GROUP = (
+    'root:x:0:\n'
+    'ann:x:1001:\n'
+    'bob:x:1003:\n'
+    'staff:x:50:bob,ann\n'
+    'audio:x:29:bob\n'
+)
+
+
+class FakeRunner(object):
+    """Fake usermod/userdel/pkill/loginctl; userdel removes the line from the passwd copy."""
+
+    def __init__(self, passwd, tools=('usermod', 'userdel', 'pkill', 'loginctl'), rcs=None):
+        self.passwd = passwd
+        self.tools = set(tools)
+        self.rcs = rcs or {}
+        self.calls = []
+
+    def which(self, name):
+        base = os.path.basename(name)
+        return '/usr/sbin/' + base if base in self.tools else None
+
+    def run(self, argv, data=None, check=True):
+        self.calls.append([os.path.basename(argv[0])] + list(argv[1:]))
+        tool = os.path.basename(argv[0])
+        rc = self.rcs.get(tool, 0)
+        if tool == 'userdel' and rc == 0:
+            name = argv[-1]
+            with open(self.passwd) as fh:
+                lines = fh.readlines()
+            if not any(l.split(':')[0] == name for l in lines):
+                return 6, b'', b''
+            with open(self.passwd, 'w') as fh:
+                fh.writelines(l for l in lines if l.split(':')[0] != name)
+        return rc, b'', b''
+
+
+@pytest.fixture
+def host(tmp_path):
+    passwd = tmp_path / 'passwd'
+    passwd.write_text(PASSWD)
+    group = tmp_path / 'group'
+    group.write_text(GROUP)
+    return {'passwd_file': str(passwd), 'group_file': str(group), 'enabled': True}
+
+
+def store(opts, runner=None, **extra):
+    options = dict(opts)
+    options.update(extra)
+    return SystemAccountStore(options, runner or FakeRunner(opts['passwd_file']))
+
+
+def names(path):
+    with open(path) as fh:
+        return [l.split(':')[0] for l in fh]
+
+
+def test_disabled_by_default(host):
+    opts = dict(host)
+    del opts['enabled']
+    st = SystemAccountStore(opts, FakeRunner(host['passwd_file']))
+    assert st.available() == (False, DISABLED_REASON)
+    subject = Subject.from_params(logins=['ann'])
+    results, failed = run_stores([SystemAccountStore], 'erase', subject,
+                                 {'system_accounts': opts}, runner=FakeRunner(host['passwd_file']),
+                                 check_mode=False)
+    assert failed == []
+    assert results['system_accounts']['available'] is False
+    assert results['system_accounts']['reason'] == DISABLED_REASON
+    assert 'ann' in names(host['passwd_file'])
+
+
+def test_locate_logins_exact(host):
+    st = store(host)
+    assert st.locate(Subject.from_params(logins=['ann']))['found'] == 1
+    # 'joann' is not 'ann', an address without local_domains is not a login
+    assert st.locate(Subject.from_params(logins=['nn']))['found'] == 0
+    assert st.locate(Subject.from_params(addresses=['ann@example.org']))['found'] == 0
+
+
+def test_local_domains_map_addresses(host):
+    st = store(host, local_domains=['Example.ORG'])
+    assert st.locate(Subject.from_params(addresses=['ann@example.org']))['found'] == 1
+    assert st.locate(Subject.from_params(addresses=['ann@example.org.evil']))['found'] == 0
+    assert st.locate(Subject.from_params(addresses=['ann@other.org']))['found'] == 0
+    both = st.locate(Subject.from_params(addresses=['ann@example.org'], logins=['ann', 'bob']))
+    assert both['found'] == 2
+
+
+def test_export_without_password_and_other_members(host, tmp_path):
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = store(host).export(Subject.from_params(logins=['ann']), str(bundle))
+    assert res['found'] == 1
+    path = bundle / 'system_accounts' / 'accounts.json'
+    assert oct(os.stat(str(path)).st_mode & 0o777) == '0o600'
+    data = json.loads(path.read_text())
+    row = data['accounts'][0]
+    assert row['account'] == 'ann' and row['uid'] == 1001 and row['gecos'] == 'Ann Example,,,'
+    assert row['password'].startswith('(not exported')
+    assert sorted(g['group'] for g in row['groups']) == ['ann', 'staff']
+    assert 'bob' not in path.read_text()
+
+
+def test_erase_locks_kills_then_deletes(host):
+    runner = FakeRunner(host['passwd_file'])
+    st = store(host, runner)
+    subject = Subject.from_params(logins=['ann'])
+    res = st.erase(subject, check_mode=False)
+    assert res['found'] == 1 and res['erased'] == 1
+    assert [c[0] for c in runner.calls] == ['usermod', 'loginctl', 'pkill', 'userdel']
+    assert runner.calls[0] == ['usermod', '-L', '-e', '1', '--', 'ann']
+    assert runner.calls[1] == ['loginctl', 'terminate-user', '1001']
+    assert runner.calls[2] == ['pkill', '-KILL', '-u', '1001']
+    assert runner.calls[3] == ['userdel', '--', 'ann']
+    left = names(host['passwd_file'])
+    assert 'ann' not in left and 'joann' in left and 'bob' in left
+    assert st.locate(subject)['found'] == 0
+    # a second run changes nothing
+    again = st.erase(subject, check_mode=False)
+    assert again['found'] == 0 and again['erased'] == 0
+
+
+def test_remove_home_option_and_no_loginctl(host):
+    runner = FakeRunner(host['passwd_file'], tools=('usermod', 'userdel', 'pkill'))
+    store(host, runner, remove_home=True).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert [c[0] for c in runner.calls] == ['usermod', 'pkill', 'userdel']
+    assert runner.calls[-1] == ['userdel', '-r', '--', 'ann']
+
+
+def test_check_mode_touches_nothing(host):
+    runner = FakeRunner(host['passwd_file'])
+    before = open(host['passwd_file']).read()
+    res = store(host, runner).erase(Subject.from_params(logins=['ann', 'bob']), check_mode=True)
+    assert res['found'] == 2 and res['erased'] == 2
+    assert runner.calls == []
+    assert open(host['passwd_file']).read() == before
+
+
+@pytest.mark.parametrize('login,extra', [
+    ('root', {}),
+    ('mail', {}),
+    ('nobody', {}),
+    ('bob', {'protected': ['bob']}),
+    ('ann', {'min_uid': 1002}),
+    ('carol', {}),       # uid shared with carol2
+    ('dave', {}),        # home shared with erin
+])
+def test_refusals_touch_nothing(host, login, extra):
+    runner = FakeRunner(host['passwd_file'])
+    before = open(host['passwd_file']).read()
+    st = store(host, runner, **extra)
+    subject = Subject.from_params(logins=['joann', login])
+    assert st.locate(subject)['detail']['refused'] == 1
+    with pytest.raises(StoreError) as err:
+        st.erase(subject, check_mode=False)
+    assert login not in str(err.value)
+    with pytest.raises(StoreError):
+        st.erase(subject, check_mode=True)
+    assert runner.calls == []
+    assert open(host['passwd_file']).read() == before
+
+
+def test_missing_tools_refuse(host):
+    runner = FakeRunner(host['passwd_file'], tools=('usermod',))
+    with pytest.raises(StoreError):
+        store(host, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert runner.calls == []
+    assert 'ann' in names(host['passwd_file'])
+
+
+def test_userdel_failure_reports_no_name(host):
+    runner = FakeRunner(host['passwd_file'], rcs={'userdel': 8})
+    with pytest.raises(StoreError) as err:
+        store(host, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert 'exit 8' in str(err.value) and 'ann' not in str(err.value)
+
+
+def test_pkill_failure_stops_before_userdel(host):
+    runner = FakeRunner(host['passwd_file'], rcs={'pkill': 3})
+    with pytest.raises(StoreError):
+        store(host, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert 'userdel' not in [c[0] for c in runner.calls]
+
+
+def test_bad_options():
+    with pytest.raises(StoreError):
+        SystemAccountStore({'protected': 'bob'}, FakeRunner('/nonexistent'))
+    with pytest.raises(StoreError):
+        SystemAccountStore({'min_uid': 0}, FakeRunner('/nonexistent'))
+    with pytest.raises(StoreError):
+        SystemAccountStore({'bogus': 1}, FakeRunner('/nonexistent'))
+
+
+def test_domain_subject_gets_manual_step(host):
+    st = store(host, local_domains=['example.org'])
+    res = st.locate(Subject.from_params(domain='example.org'))
+    assert res['found'] == 0
+    assert res['manual_steps'] and 'example.org' not in res['manual_steps'][0]
