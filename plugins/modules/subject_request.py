@@ -23,12 +23,12 @@ description:
     suffix, for example V(20250101T120000Z-1a2b3c4d)), the store names and every store's options.
   - A request id that contains an identifier of the subject is refused (it names files and appears in
     every output).
-  - Returns RV(request) (the playbooks keep it as the fact C(gdpr_request)) with the request id, RV(request.subject_hmac), the kind, how many
-    identifiers of each kind were given, the operator (O(operator), else AWX's or Tower's
+  - Returns RV(request) (the playbooks keep it as the fact C(gdpr_request)) with the request id,
+    RV(request.subject_hmac), the kind, how many identifiers of each kind were given, the operator (O(operator), else AWX's or Tower's
     C(awx_user_name)/C(tower_user_name), else the controller's login user) and the start time.
     Neither the result nor the failure message holds an identifier.
-  - Checks the controller's directories up front so that the audit record and the archive can be written
-    at the end: O(audit_dir) is created with mode 0700 when missing and refused when group or others can
+  - Checks the controller's directories up front, so that the audit record and the archive can be written
+    at the end. O(audit_dir) is created with mode 0700 when missing and refused when group or others can
     access it (an existing directory is never chmodded). For an export outside check mode it also refuses
     an existing archive of the request unless O(force=true), creates O(export_dir) (0700) the same way and
     a fresh staging directory C(<export_dir>/.<request id>.partial) (0700) for the fetched bundles.

@@ -23,11 +23,11 @@ SUBJECT = {'addresses': ['ann.lee@example.com'], 'logins': ['annlogin']}
 FORBIDDEN = ['ann.lee', 'annlogin']
 
 
-
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path, monkeypatch):
     """Relative default directories (audit/, exports/) land in the test's directory."""
     monkeypatch.chdir(tmp_path)
+
 
 def run_action(module, args, task_vars=None, check_mode=False):
     task = mock.MagicMock()

@@ -21,11 +21,11 @@ SUBJECT = {'addresses': ['ann.lee@example.com'], 'logins': ['annlogin'], 'ips': 
 FORBIDDEN = ['ann.lee@example.com', 'ann.lee', 'annlogin', '192.0.2.77']
 
 
-
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path, monkeypatch):
     """Relative default directories (audit/, exports/) land in the test's directory."""
     monkeypatch.chdir(tmp_path)
+
 
 def params(**kw):
     out = dict(subject=dict(SUBJECT), hmac_key=KEY, action='export', stores=['logs'], store_options={})
