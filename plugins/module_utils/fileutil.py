@@ -13,8 +13,10 @@ import gzip
 import hashlib
 import lzma
 import os
+import re
 import stat
 import tempfile
+import time
 
 CHUNK = 1024 * 1024
 
@@ -103,6 +105,45 @@ def atomic_write(path, chunks, like=None, mode=None, keep_times=True):
             except OSError:
                 pass
     return digest.hexdigest()
+
+
+# The temporary name atomic_write uses: tempfile.mkstemp(prefix='.<name[:64]>.',
+# suffix='.mailprivacy-tmp') adds 8 characters of [a-z0-9_] between them.
+STALE_TEMP_RE = re.compile(r'\A\.[^/]{1,64}\.[a-z0-9_]{8}\.mailprivacy-tmp\Z', re.DOTALL)
+
+
+def remove_stale_temps(directory, older_than=0):
+    """Remove the temporary files that an interrupted ``atomic_write`` left in ``directory``
+    (not below it): regular files whose name matches ``STALE_TEMP_RE`` and that were last
+    changed at least ``older_than`` seconds ago (the later of mtime and ctime: atomic_write
+    gives its temporary file the old mtime of the file it replaces just before renaming it).
+    Symbolic links and anything else are left alone. Returns the number removed."""
+    limit = time.time() - older_than
+    removed = 0
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        if not STALE_TEMP_RE.match(name):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if older_than > 0 and max(st.st_mtime, st.st_ctime) > limit:
+            continue
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
+        removed += 1
+    if removed:
+        _fsync_dir(directory)
+    return removed
 
 
 def sha256_file(path, chunk_size=CHUNK):
