@@ -9,18 +9,21 @@ report=reports/compliance-latest.json
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 verdict() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print("compliant" if s["fleet_compliant"] else "not compliant")' "$report"; }
 
-step "1/5 bring up a fresh lab (existing lab containers are replaced)"
+step "1/6 bring up a fresh lab (existing lab containers are replaced)"
 ansible-playbook -i "$inv" lab/down.yml >/dev/null
 ansible-playbook -i "$inv" lab/up.yml
-step "2/5 seed users, mail, DEBUG-era settings and logins"
+step "2/6 seed users, mail, DEBUG-era settings and logins"
 ansible-playbook -i "$inv" lab/seed.yml
-step "3/5 compliance check before the apply (check mode, expect drift)"
+step "3/6 compliance check before the apply (check mode and a log audit of the last 7 days: expect drift)"
 ansible-playbook -i "$inv" playbooks/compliance_check.yml --check --diff
 before="$(verdict)"
-step "4/5 apply playbooks/site.yml"
+step "4/6 apply playbooks/site.yml"
 ansible-playbook -i "$inv" playbooks/site.yml
-step "5/5 compliance check after the apply (check mode, expect no drift)"
-ansible-playbook -i "$inv" playbooks/compliance_check.yml --check --diff
+applied="@$(date +%s)"
+step "5/6 everyday traffic under the new settings: deliveries, logins, failed logins"
+ansible-playbook -i "$inv" lab/traffic.yml
+step "6/6 compliance check after the apply (no drift; the log audit covers the lines written since the apply)"
+ansible-playbook -i "$inv" playbooks/compliance_check.yml --check --diff -e mailprivacy_log_audit_since="$applied"
 after="$(verdict)"
 
 echo
