@@ -20,9 +20,14 @@ run_stage() {
 run_stage unit pytest tests/unit
 run_stage ansible-lint ansible-lint
 run_stage sanity tests/sanity/run-sanity.sh
+# Playbooks through ansible-runner on localhost (export, erasure, AWX job flows); the lab
+# tests in tests/e2e skip themselves here and run in the lab-e2e stage below.
+run_stage e2e-local pytest tests/e2e
+run_stage reliability pytest tests/reliability
 for scenario in "$@"; do
   run_stage "molecule:$scenario" molecule test -s "$scenario"
 done
+run_stage lab-e2e tests/lab-e2e.sh
 
 passed=0; failed=0
 echo
