@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Property tests of the redaction engine: lines without identifiers never change, every
+occurrence goes, look-alikes stay; compressed formats are kept; a second run changes nothing."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_redact
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
+
+SUBJECT = Subject.from_params(addresses=['ann@example.com'], logins=['annlogin'], ips=['192.0.2.7'])
+OWN = ['ann@example.com', 'ann+tag@example.com', 'ann@EXAMPLE.com', 'annlogin', '192.0.2.7']
+LOOKALIKES = ['joann@example.com', 'ann@example.com.evil', 'ann@example.co', 'xann@example.com',
+              'annlogin2', 'myannlogin', '192.0.2.70', '10.192.0.2.7', 'ann@examples.com', 'ANN@example.com']
+FILLER = st.text(alphabet='abcdefghij klmnop=<>:,[]()0123456789', max_size=30)
+LINE = st.tuples(FILLER, st.sampled_from(OWN + LOOKALIKES + ['']), FILLER).map(lambda t: ''.join(t).encode())
+
+
+def write(path, data, kind=None):
+    opener = {'gz': gzip.open, 'bz2': bz2.open, 'xz': lzma.open}.get(kind, open)
+    with opener(path, 'wb') as handle:
+        handle.write(data)
+
+
+def read(path, kind=None):
+    opener = {'gz': gzip.open, 'bz2': bz2.open, 'xz': lzma.open}.get(kind, open)
+    with opener(path, 'rb') as handle:
+        return handle.read()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(LINE, max_size=40), kind=st.sampled_from([None, 'gz', 'bz2', 'xz']),
+       mode=st.sampled_from(['remove', 'mask']))
+def test_property_only_identifier_lines_change(tmp_path, lines, kind, mode):
+    path = str(tmp_path / ('prop.log.1' + ('.' + kind if kind else '')))
+    data = b''.join(line + b'\n' for line in lines)
+    write(path, data, kind)
+    matcher = log_redact.SubjectMatcher(SUBJECT, b'[redacted]')
+    expected_hits = [line for line in lines if SUBJECT.matches(line)]
+    res = log_redact.redact_file(path, matcher, mode=mode)
+    assert res['lines_matched'] == len(expected_hits)
+    out = read(path, kind).split(b'\n')[:-1] if lines else read(path, kind).split(b'\n')[:-1]
+    if mode == 'remove':
+        assert out == [line for line in lines if not SUBJECT.matches(line)]
+    else:
+        assert len(out) == len(lines)
+        for before, after in zip(lines, out):
+            if SUBJECT.matches(before):
+                assert b'[redacted]' in after
+            else:
+                assert after == before
+    assert not any(SUBJECT.matches(line) for line in out)
+    again = log_redact.redact_file(path, matcher, mode=mode)
+    assert again == {'lines_matched': 0, 'lines_changed': 0, 'changed': False}
+    assert not [n for n in os.listdir(str(tmp_path)) if n.startswith('.mailprivacy-redact.')]
+    os.unlink(path)
+
+
+def test_lookalikes_stay_and_plus_addressing_follows_the_separator(tmp_path):
+    path = str(tmp_path / 'mail.log.1')
+    lines = [b'to=<%s>' % x.encode() for x in LOOKALIKES + ['ann+tag@example.com', 'ann-tag@example.com']]
+    write(path, b'\n'.join(lines) + b'\n')
+    plus = Subject.from_params(addresses=['ann@example.com'], plus_separator='+')
+    log_redact.redact_file(path, log_redact.SubjectMatcher(plus))
+    assert read(path).split(b'\n')[:-1] == [x for x in lines if b'ann+tag' not in x]
+    write(path, b'\n'.join(lines) + b'\n')
+    none = Subject.from_params(addresses=['ann@example.com'], plus_separator='')
+    assert log_redact.redact_file(path, log_redact.SubjectMatcher(none))['changed'] is False
+    dash = Subject.from_params(addresses=['ann@example.com'], plus_separator='-')
+    log_redact.redact_file(path, log_redact.SubjectMatcher(dash))
+    assert read(path).split(b'\n')[:-1] == [x for x in lines if b'ann-tag' not in x]
+
+
+def test_keeps_owner_mode_times_and_format(tmp_path):
+    for kind in (None, 'gz', 'bz2', 'xz'):
+        path = str(tmp_path / ('m.log.2' + ('.' + kind if kind else '')))
+        write(path, b'a ann@example.com\nb bob@example.org\n' * 100, kind)
+        os.chmod(path, 0o640)
+        os.utime(path, ns=(111000000000, 222000000000))
+        before = os.stat(path)
+        assert log_redact.redact_file(path, log_redact.SubjectMatcher(SUBJECT))['lines_changed'] == 100
+        after = os.stat(path)
+        assert (after.st_mode, after.st_uid, after.st_gid, after.st_mtime_ns) == \
+            (before.st_mode, before.st_uid, before.st_gid, before.st_mtime_ns)
+        assert read(path, kind) == b'b bob@example.org\n' * 100
+
+
+def test_check_mode_and_refusals(tmp_path):
+    path = str(tmp_path / 'mail.log.1')
+    write(path, b'x ann@example.com\n')
+    before = os.stat(path)
+    assert log_redact.redact_file(path, log_redact.SubjectMatcher(SUBJECT), check_mode=True)['lines_matched'] == 1
+    assert read(path) == b'x ann@example.com\n' and os.stat(path).st_mtime_ns == before.st_mtime_ns
+    link = str(tmp_path / 'link.log')
+    os.symlink(path, link)
+    with pytest.raises(log_redact.RedactError):
+        log_redact.redact_file(link, log_redact.SubjectMatcher(SUBJECT))
+    with pytest.raises(log_redact.RedactError):
+        log_redact.redact_file(str(tmp_path), log_redact.SubjectMatcher(SUBJECT))
+    with pytest.raises(log_redact.RedactError):
+        log_redact.redact_file(path, log_redact.DebugMatcher(), mode='mask')
+    with pytest.raises(log_redact.RedactError):
+        log_redact.SubjectMatcher(Subject.from_params(logins=['redacted']), b'[redacted]')
+
+
+def test_debug_patterns_each_documented_example(tmp_path):
+    keep = [b'dovecot: imap-login: Login: user=<x>, method=PLAIN', b'password=<hidden>',
+            b'1 > 334 VXNlcm5hbWU6', b'1 > 235 ok', b'1 < MAIL FROM:<a@b.example>']
+    drop = [b'dovecot: auth: Debug: client in: AUTH\t1\tPLAIN\tresp=AGFubgBzZWNyZXQ=',
+            b'dovecot: auth-worker(12): Info: passdb lookup failed, password mismatch',
+            b'imapd: LOGIN: DEBUG: ip=[::ffff:192.0.2.1], username=ann',
+            b'authdaemond: supplied password does not match encrypted password',
+            b'vchkpw: clearpasswd=secret', b'1 < AUTH PLAIN AGFubgBzZWNyZXQ=', b'1 < AUTH LOGIN',
+            b'1 < YW5u', b'1 < c2VjcmV0', b'2 < PASS secret', b'3 < a1 LOGIN ann secret',
+            b"dovecot: auth: passwd-file(ann): Password mismatch (given password: secret)"]
+    lines = [drop[0], keep[0], drop[1], keep[1], drop[2], drop[3], drop[4], drop[5], drop[6],
+             keep[2], drop[7], drop[8], keep[3], keep[4], drop[9], drop[10], drop[11]]
+    path = str(tmp_path / 'debug.log')
+    write(path, b'\n'.join(lines) + b'\n')
+    res = log_redact.redact_file(path, log_redact.DebugMatcher(), live=False)
+    assert res['lines_changed'] == len(drop)
+    assert read(path) == b'\n'.join([lines[1], lines[3], lines[9], lines[12], lines[13]]) + b'\n'
+    names = [p[0] for p in log_redact.DEBUG_PATTERNS]
+    assert len(set(names)) == len(names)
