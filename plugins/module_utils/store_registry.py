@@ -20,6 +20,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_horde impor
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_klms import KlmsBackupStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import JournalStore, LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import MaildirStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_queues import CourierQueueStore, QmailQueueStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_system_accounts import SystemAccountStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
 # Order matters for erasure: mailboxes (Dovecot before plain Maildir, so that doveadm can kick
@@ -28,9 +30,12 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Su
 STORES = [
     DovecotStore,
     MaildirStore,
+    CourierQueueStore,
+    QmailQueueStore,
     CourierUserdbStore,
     QmailAssignStore,
     VpopmailStore,
+    SystemAccountStore,
     HordeSqlStore,
     KlmsBackupStore,
     LogStore,
