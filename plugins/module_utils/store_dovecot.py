@@ -7,6 +7,9 @@
 * users: ``doveadm user -f home NAME`` for every address and login of the subject (exit 67 =
   no such user); kind ``domain`` lists ``doveadm user '*@DOMAIN'`` and needs a userdb that can
   iterate (passwd-file, SQL ``iterate_query``, LDAP ``iterate_*``), else the store refuses;
+  the customer's explicit ``logins`` are added (each one verified with ``doveadm user``), which
+  is how a customer is resolved when the user names carry no domain (passwd/PAM users); with
+  such a userdb and no logins the store refuses;
 * counts: ``doveadm -f tab mailbox status -u USER 'messages guid' '*'``, plus the mailboxes of
   the lazy-expunge namespace, which are hidden from ``*`` (``doveconf -h plugin/lazy_expunge``);
 * export: ``doveadm -f pager fetch -u USER text mailbox NAME mailbox-guid GUID uid N`` per
@@ -133,10 +136,16 @@ class DovecotStore(Store):
                 if every is None:
                     raise StoreError("dovecot: the userdb cannot list its users, so kind 'domain' "
                                      "cannot be resolved; refusing")
-                if every and not any('@' in n for n in every):
+                if every and not any('@' in n for n in every) and not subject.logins:
                     raise StoreError("dovecot: the userdb's user names carry no domain, so kind "
-                                     "'domain' cannot be mapped to users; refusing")
-            candidates = users
+                                     "'domain' cannot be mapped to users without the logins of "
+                                     "the customer; refusing")
+            # explicit logins of the customer: verified below with doveadm user, like a user
+            # request (never a listed name that merely looks like one)
+            candidates = list(users)
+            for name in subject.logins:
+                if name not in candidates:
+                    candidates.append(name)
         else:
             candidates = []
             for name in tuple(getattr(subject, 'address_variants', ()) or ()) + \

@@ -11,6 +11,13 @@ A tree is found through path templates (``store_options.maildir.paths``):
 * ``%u`` is the whole user name (an address or a login), ``%n`` its local part, ``%d`` its
   domain (both the A-label and the U-label form are tried).
 
+Kind ``domain`` (a customer account): templates with ``%d`` and ``%n`` (or ``%u``) list every
+user directory of the domain. System (passwd/PAM) user names carry no domain, so ``~``
+templates cannot be enumerated from the domain: they are expanded for the subject's explicit
+``logins`` and for the local parts of its explicit ``addresses`` at the subject's domain, as
+for a user request; without any of them the ``~`` templates are skipped (``reason`` and
+``detail.skipped_home_templates`` say so) instead of failing the store.
+
 ``extra_paths`` names further trees of the same user that go with the mailbox: Dovecot's
 lazy-expunge namespace (``/var/vmail/%d/%n/expunged``), ``INDEX=``/``CONTROL=`` directories.
 
@@ -279,11 +286,16 @@ class MaildirStore(Store):
                 return True
         return False
 
-    def _candidates_user(self, subject, templates):
+    def _candidates_user(self, subject, templates, identities=None):
+        """Paths of the templates for every identity (user, local, domain, is_login); ``~``
+        templates look up the logins (is_login) in the password database."""
         paths = []
-        logins = set(subject.logins)
+        if identities is None:
+            identities = _identities(subject)
+        logins = set(user for user, _local, _domain, is_login in identities if is_login)
+        logins.update(subject.logins)
         for template in templates:
-            for user, local, domain, is_login in _identities(subject):
+            for user, local, domain, is_login in identities:
                 if template.startswith('~'):
                     if not is_login or not (template == '~' or template.startswith('~/')):
                         continue
@@ -308,7 +320,8 @@ class MaildirStore(Store):
         for template in templates:
             if template.startswith('~') or '%d' not in template and '%u' not in template:
                 raise StoreError('maildir: kind domain needs path templates with %d and %n '
-                                 '(or %u), for example /var/vmail/%d/%n/Maildir')
+                                 '(or %u), for example /var/vmail/%d/%n/Maildir, or ~ '
+                                 'templates with the logins of the customer')
             parts = template.split('/')
             idx = None
             for i, part in enumerate(parts):
@@ -341,15 +354,57 @@ class MaildirStore(Store):
                         paths.append(path)
         return paths
 
+    @staticmethod
+    def _domain_logins(subject):
+        """Identities that the ``~`` templates of a customer (kind ``domain``) are expanded for:
+        its explicit logins, and the local parts of its explicit addresses at its own domain
+        (system user names carry no domain). Never anything found by listing."""
+        out = []
+        seen = set()
+
+        def add(user, local, domain):
+            key = (user, local, domain, True)
+            if key not in seen:
+                seen.add(key)
+                out.append(key)
+
+        for ident in _identities(subject):
+            user, local, _domain, is_login = ident
+            if is_login:
+                add(user, local, ident[2])
+        domain = subject.domain
+        for addr in subject.addresses:
+            local, _sep, dom = addr.rpartition('@')
+            if local and dom == domain:
+                add(local, local, '')
+        return out
+
+    def _candidates_customer(self, subject, templates):
+        """(paths, number of ``~`` templates skipped) for kind ``domain``."""
+        homes = [t for t in templates if t.startswith('~')]
+        others = [t for t in templates if not t.startswith('~')]
+        paths = self._candidates_domain(subject, others) if others else []
+        skipped = 0
+        if homes:
+            identities = self._domain_logins(subject)
+            if identities:
+                paths.extend(self._candidates_user(subject, homes, identities))
+            else:
+                skipped = len(homes)
+        return paths, skipped
+
     def _plan(self, subject):
-        """[(path, role)] of existing trees, role 'main' or 'extra'; plus tombstones.
+        """([(path, role)] of existing trees, role 'main' or 'extra', plus tombstones;
+        number of ``~`` templates skipped for a customer without logins).
         Raises StoreError when a tree cannot be attributed safely."""
         trees = []
         seen = set()
+        skipped = 0
         for role, key in (('main', 'paths'), ('extra', 'extra_paths')):
             templates = self.options[key]
             if subject.kind == 'domain':
-                cands = self._candidates_domain(subject, templates)
+                cands, skip = self._candidates_customer(subject, templates)
+                skipped += skip
             else:
                 cands = self._candidates_user(subject, templates)
             for path in cands:
@@ -376,7 +431,16 @@ class MaildirStore(Store):
         # a tree inside another one is covered by the outer tree
         paths = [p for p, _role in trees]
         return [(p, r) for p, r in trees
-                if not any(_is_below(p, q) for q in paths if q != p)]
+                if not any(_is_below(p, q) for q in paths if q != p)], skipped
+
+    def _skip_note(self, skipped, detail):
+        """Result keys that report skipped ``~`` templates (no PII)."""
+        if not skipped:
+            return {}
+        detail['skipped_home_templates'] = skipped
+        return {'reason': "kind 'domain': %d home-directory (~) path template(s) skipped: system "
+                          "user names carry no domain and the request names no logins of the "
+                          "customer; give them in logins to include their Maildirs" % skipped}
 
     def _category(self, folder, role):
         if role == 'extra':
@@ -430,12 +494,13 @@ class MaildirStore(Store):
     # ---------------------------------------------------------------- operations
 
     def locate(self, subject):
-        trees = self._plan(subject)
+        trees, skipped = self._plan(subject)
         found, detail = self._count(trees)
-        return self.result(found=found, detail=detail)
+        note = self._skip_note(skipped, detail)
+        return self.result(found=found, detail=detail, **note)
 
     def export(self, subject, bundle_dir):
-        trees = self._plan(subject)
+        trees, skipped = self._plan(subject)
         writer = BundleWriter(self, bundle_dir)
         found = 0
         detail = {}
@@ -468,14 +533,16 @@ class MaildirStore(Store):
                 'role': role,
                 'folders': [folders[f] for f in order],
             }, kind='index', count=sum(len(folders[f]['messages']) for f in order))
-        return self.result(found=found, detail=detail, files=writer.files)
+        note = self._skip_note(skipped, detail)
+        return self.result(found=found, detail=detail, files=writer.files, **note)
 
     def erase(self, subject, check_mode):
-        trees = self._plan(subject)      # every refusal happens here, before anything changes
+        trees, skipped = self._plan(subject)   # every refusal happens here, before anything changes
         found, detail = self._count(trees)
+        note = self._skip_note(skipped, detail)
         if check_mode:
-            return self.result(found=found, detail=detail, erased=found)
+            return self.result(found=found, detail=detail, erased=found, **note)
         for path, _role in trees:
             erase_tree(path)
         after, _detail = self._count(trees)
-        return self.result(found=found, detail=detail, erased=found - after)
+        return self.result(found=found, detail=detail, erased=found - after, **note)

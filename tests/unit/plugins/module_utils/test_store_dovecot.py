@@ -248,6 +248,81 @@ def test_domain_kind_refuses_when_user_names_have_no_domain():
     assert users['ann']['boxes']['INBOX']['msgs']
 
 
+@pytest.fixture
+def passwd_users():
+    """A userdb of system users (passwd): names carry no domain. alice and bob are the
+    customer's, carol is not, alice2 looks like alice."""
+    return dict((name, {'home': '/home/' + name, 'boxes': mailboxes(name)})
+                for name in ('alice', 'bob', 'carol', 'alice2'))
+
+
+CUSTOMER = dict(domain='example.org', logins=['alice', 'bob'])
+
+
+def test_customer_logins_are_the_users_on_a_passwd_userdb(passwd_users):
+    runner = FakeDoveadm(passwd_users)
+    res = DovecotStore({}, runner).locate(Subject.from_params(**CUSTOMER))
+    assert res['detail']['users'] == 2 and res['found'] == 8
+    # each login was verified to exist; no other user was ever asked for its mailboxes
+    assert ['/usr/bin/doveadm', 'user', '-f', 'home', 'alice'] in runner.calls
+    asked = set(c[c.index('-u') + 1] for c in runner.calls if '-u' in c)
+    assert asked == {'alice', 'bob'}
+    # a login the userdb does not know is left out, not an error
+    res = DovecotStore({}, FakeDoveadm(passwd_users)).locate(
+        Subject.from_params(domain='example.org', logins=['alice', 'dave']))
+    assert res['detail']['users'] == 1 and res['found'] == 4
+
+
+def test_customer_export_holds_both_users_only(passwd_users, tmp_path):
+    res = DovecotStore({}, FakeDoveadm(passwd_users)).export(Subject.from_params(**CUSTOMER), str(tmp_path))
+    assert res['found'] == 8 and res['detail']['users'] == 2
+    emls = sorted((tmp_path / f['path']).read_bytes() for f in res['files'] if f['kind'] == 'eml')
+    expected = sorted(m[1] for u in ('alice', 'bob') for b in passwd_users[u]['boxes'].values()
+                      for m in b['msgs'].values())
+    assert emls == expected
+    assert all('alice' not in f['path'] and 'bob' not in f['path'] for f in res['files'])
+
+
+def test_customer_erase_check_mode_then_erase_keeps_the_third_user(passwd_users):
+    subject = Subject.from_params(**CUSTOMER)
+    before = digest(passwd_users)
+    runner = FakeDoveadm(passwd_users)
+    res = DovecotStore({}, runner).erase(subject, check_mode=True)
+    assert res['found'] == 8 and res['erased'] == 8
+    assert digest(passwd_users) == before
+    assert all(c[1] not in ('expunge', 'kick', 'purge') for c in runner.calls)
+    others = copy.deepcopy(dict((k, v) for k, v in passwd_users.items() if k in ('carol', 'alice2')))
+    runner = FakeDoveadm(passwd_users)
+    res = DovecotStore({}, runner).erase(subject, check_mode=False)
+    assert res['found'] == 8 and res['erased'] == 8 and res['detail']['remaining'] == 0
+    for name in ('alice', 'bob'):
+        assert all(not b['msgs'] for b in passwd_users[name]['boxes'].values())
+    assert dict((k, v) for k, v in passwd_users.items() if k in ('carol', 'alice2')) == others
+    for call in runner.calls:
+        if call[1] in ('expunge', 'purge', 'kick'):
+            assert 'alice' in call or 'bob' in call
+            assert 'carol' not in call and 'alice2' not in call
+
+
+def test_customer_logins_add_to_the_listed_users_of_the_domain(users):
+    # a userdb with domains lists ann, bob and joann; the login of a system user is added
+    users['postmaster'] = {'home': '/home/postmaster', 'boxes': mailboxes('pm')}
+    users['ann'] = users['ann@example.org']            # same mailbox under its bare name
+    res = DovecotStore({}, FakeDoveadm(users)).locate(
+        Subject.from_params(domain='example.org', logins=['postmaster', 'ann']))
+    assert res['detail']['users'] == 4 and res['found'] == 16
+
+
+def test_customer_without_logins_on_a_passwd_userdb_is_refused(passwd_users):
+    before = digest(passwd_users)
+    with pytest.raises(StoreError) as exc:
+        DovecotStore({}, FakeDoveadm(passwd_users)).locate(
+            Subject.from_params(domain='example.org', addresses=['alice@example.org']))
+    assert 'no domain' in str(exc.value) and 'logins' in str(exc.value)
+    assert 'alice' not in str(exc.value) and 'example' not in str(exc.value)
+    assert digest(passwd_users) == before
+
+
 def test_failure_messages_carry_no_command_output(users):
     with pytest.raises(StoreError) as exc:
         DovecotStore({}, FakeDoveadm(users, rc_overrides={'expunge': 75})).erase(

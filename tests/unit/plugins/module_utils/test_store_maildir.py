@@ -250,11 +250,122 @@ def test_domain_kind_takes_every_user_of_the_domain_only(tree):
 
 
 def test_domain_kind_needs_a_template_with_domain_and_user(tree):
+    # a template that neither names the domain nor is a home template cannot be enumerated
     with pytest.raises(StoreError):
-        store(tree, paths=['~/Maildir'], extra_paths=[]).locate(Subject.from_params(domain='example.org'))
+        store(tree, paths=[str(tree / 'vmail' / '%n' / 'Maildir')], extra_paths=[]).locate(
+            Subject.from_params(domain='example.org'))
 
 
 Pw = collections.namedtuple('Pw', 'pw_name pw_dir')
+
+
+@pytest.fixture
+def passwd_host(tmp_path, monkeypatch):
+    """A host whose mail users are system users (names without a domain): the customer's
+    alice and bob, a third user carol, and lookalikes alice2 and bo."""
+    homes = tmp_path / 'home'
+    for user in ('alice', 'bob', 'carol', 'alice2', 'bo'):
+        make_maildir(str(homes / user), user.encode(), extra=False)
+    entries = [Pw(u, str(homes / u)) for u in ('alice', 'bob', 'carol', 'alice2', 'bo')]
+    entries.append(Pw('mail', '/var/mail'))
+    monkeypatch.setattr(store_maildir.pwd, 'getpwall', lambda: entries)
+
+    def getpwnam(name):
+        for entry in entries:
+            if entry.pw_name == name:
+                return entry
+        raise KeyError(name)
+    monkeypatch.setattr(store_maildir.pwd, 'getpwnam', getpwnam)
+    return homes
+
+
+def home_store(homes, **opts):
+    options = {'paths': ['~/Maildir'], 'roots': [str(homes)]}
+    options.update(opts)
+    return MaildirStore(options, FakeRunner())
+
+
+def maildir_messages(md):
+    out = set()
+    for dirpath, _d, files in os.walk(md):
+        if os.path.basename(dirpath) in ('cur', 'new'):
+            for name in files:
+                with open(os.path.join(dirpath, name), 'rb') as fh:
+                    out.add(fh.read())
+    return out
+
+
+# alice by login, bob by an address at the customer's domain; an address of another domain
+# never stands for a system user
+CUSTOMER = dict(domain='example.org', logins=['alice'], addresses=['bob@example.org', 'carol@example.net'])
+
+
+def test_customer_logins_find_both_users_on_a_passwd_host(passwd_host):
+    res = home_store(passwd_host).locate(Subject.from_params(**CUSTOMER))
+    assert res['found'] == 10 and res['detail']['trees'] == 2
+    assert res['detail']['inbox'] == 4 and res['detail']['tmp'] == 2
+    assert res['reason'] == '' and 'skipped_home_templates' not in res['detail']
+    # each user alone: 5 messages; lookalikes (alice2, bo) and carol are never included
+    assert home_store(passwd_host).locate(Subject.from_params(domain='example.org', logins=['alice']))['found'] == 5
+    assert home_store(passwd_host).locate(Subject.from_params(domain='example.org', logins=['alic']))['found'] == 0
+    assert 'alice' not in json.dumps(res) and 'example' not in json.dumps(res)
+
+
+def test_customer_export_holds_both_users_and_nothing_else(passwd_host, tmp_path):
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = home_store(passwd_host).export(Subject.from_params(**CUSTOMER), str(bundle))
+    assert res['found'] == 10
+    exported = set()
+    for entry in res['files']:
+        assert 'alice' not in entry['path'] and 'bob' not in entry['path']
+        data = (bundle / entry['path']).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry['sha256']
+        if entry['kind'] == 'eml':
+            exported.add(data)
+    assert exported == (maildir_messages(str(passwd_host / 'alice' / 'Maildir'))
+                        | maildir_messages(str(passwd_host / 'bob' / 'Maildir')))
+    assert len([f for f in res['files'] if f['kind'] == 'index']) == 2
+
+
+def test_customer_erase_check_mode_then_erase_keeps_the_others_byte_for_byte(passwd_host):
+    subject = Subject.from_params(**CUSTOMER)
+    before = snapshot(str(passwd_host))
+    res = home_store(passwd_host).erase(subject, check_mode=True)
+    assert res['found'] == 10 and res['erased'] == 10
+    assert snapshot(str(passwd_host)) == before
+    res = home_store(passwd_host).erase(subject, check_mode=False)
+    assert res['found'] == 10 and res['erased'] == 10
+    after = snapshot(str(passwd_host))
+    expected = dict((k, v) for k, v in before.items()
+                    if not k.startswith(('alice' + os.sep + 'Maildir', 'bob' + os.sep + 'Maildir')))
+    assert after == expected
+    assert any(k.startswith('carol' + os.sep + 'Maildir' + os.sep) for k in after)
+    assert any(k.startswith('alice2' + os.sep + 'Maildir' + os.sep) for k in after)
+    assert home_store(passwd_host).locate(subject)['found'] == 0
+
+
+def test_customer_without_logins_skips_home_templates_with_a_reason(passwd_host, tmp_path):
+    subject = Subject.from_params(domain='example.org', addresses=['carol@example.net'])
+    before = snapshot(str(passwd_host))
+    st = home_store(passwd_host, extra_paths=['~/expunged'])
+    res = st.locate(subject)
+    assert res['found'] == 0 and res['detail']['skipped_home_templates'] == 2
+    assert 'skipped' in res['reason'] and 'logins' in res['reason']
+    assert 'example' not in json.dumps(res)
+    res = st.erase(subject, check_mode=False)
+    assert res['found'] == 0 and res['erased'] == 0 and res['reason']
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = st.export(subject, str(bundle))
+    assert res['found'] == 0 and res['files'] == [] and res['reason']
+    assert snapshot(str(passwd_host)) == before
+
+
+def test_customer_domain_templates_still_enumerate_next_to_skipped_home_templates(tree):
+    st = store(tree, paths=['~/Maildir', str(tree / 'vmail' / '%d' / '%n' / 'Maildir')])
+    res = st.locate(Subject.from_params(domain='example.org'))
+    assert res['found'] == 18 and res['detail']['skipped_home_templates'] == 1 and res['reason']
 
 
 def test_home_template_uses_the_password_database(tree, monkeypatch):
