@@ -59,7 +59,7 @@ def smtp_session(user, number):
 
 def wait_for_delivery(user, count):
     new = os.path.join(pwd.getpwnam(user).pw_dir, "Maildir", "new")
-    for _ in range(120):
+    for _attempt in range(120):
         if len(os.listdir(new)) >= count:
             return
         time.sleep(0.5)
