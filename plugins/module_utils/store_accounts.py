@@ -438,7 +438,11 @@ class QmailAssignStore(Store):
             todo_homes = _check_homes(self, homes, others, self.options['roots'])
         found = len(hits)
         detail = {'entries': found, 'home_dirs': len(todo_homes)}
-        rebuild = found > 0 or _stale(self._path('users', 'cdb'), [path], missing_ok=True)
+        # qmail reads users/cdb, never users/assign: rebuild only a compiled database that
+        # exists (creating one would switch on assign entries the host never used); a stale one
+        # (an erasure killed between the rewrite and qmail-newu) is rebuilt on the re-run.
+        cdb = self._path('users', 'cdb')
+        rebuild = os.path.exists(cdb) and (found > 0 or _stale(cdb, [path]))
         if rebuild:
             detail['rebuild'] = 1
         manual = self._manual(wildcard)

@@ -423,17 +423,45 @@ def test_unavailable_stores(tmp_path):
     assert not VpopmailStore({'vpopmail_dir': str(tmp_path)}, runner).available()[0]
 
 
-def test_qmail_nothing_to_erase_needs_no_qmail_newu(qmail):
+def test_qmail_without_a_compiled_database_runs_no_qmail_newu(qmail):
+    # qmail reads users/cdb only: on a host that never compiled users/assign, the erasure
+    # edits the source and creates no cdb (that would switch on entries the host never used)
     os.unlink(str(qmail / 'qmail' / 'users' / 'cdb'))
     os.unlink(str(qmail / 'qmail' / 'bin' / 'qmail-newu'))
     before = snapshot(qmail)
     runner = newu_runner()
     res = qmail_store(qmail, runner).erase(Subject.from_params(logins=['nobody']), check_mode=False)
     assert res['found'] == 0 and runner.calls == [] and snapshot(qmail) == before
+    res = qmail_store(qmail, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert res['erased'] == res['found'] >= 1 and runner.calls == []
+    entries = (qmail / 'qmail' / 'users' / 'assign').read_bytes().split(b'\n.\n')[0]
+    assert b'=ann:' not in entries.split(b'=joann:')[0] and b'\n=ann:' not in entries
+    assert b'=joann:' in entries
+    assert not (qmail / 'qmail' / 'users' / 'cdb').exists()
+
+
+def test_qmail_compiled_database_without_qmail_newu_is_refused(qmail):
+    os.unlink(str(qmail / 'qmail' / 'bin' / 'qmail-newu'))
+    before = snapshot(qmail)
     with pytest.raises(StoreError) as exc:
-        qmail_store(qmail, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
+        qmail_store(qmail, newu_runner()).erase(Subject.from_params(logins=['ann']), check_mode=False)
     assert 'qmail-newu not found' in str(exc.value)
     assert snapshot(qmail) == before
+
+
+def test_qmail_stale_compiled_database_is_rebuilt_on_the_rerun(qmail):
+    # an erasure killed between the rewrite of users/assign and qmail-newu: the cdb still
+    # holds the subject; the re-run finds nothing in assign but must rebuild the cdb
+    cdb = qmail / 'qmail' / 'users' / 'cdb'
+    # the killed run: assign rewritten, qmail-newu never ran (the cdb keeps its old bytes)
+    killed = qmail_store(qmail, FakeRunner({'qmail-newu': lambda argv: (0, b'', b'')}))
+    assert killed.erase(Subject.from_params(logins=['ann']), check_mode=False)['found'] >= 1
+    assert cdb.read_bytes() == b'cdb'
+    os.utime(str(cdb), (1, 1))
+    runner = newu_runner()
+    res = qmail_store(qmail, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert res['found'] == 0 and res['detail'].get('rebuild') == 1
+    assert len(runner.calls) == 1 and os.path.basename(runner.calls[0][0]) == 'qmail-newu'
 
 
 def test_qmail_home_containing_another_home_is_refused(qmail):
