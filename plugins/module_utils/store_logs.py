@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - Python 2 is not supported on targets
     import Queue as queue  # type: ignore
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_retention import journal_erase_step
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
     StoreError,
@@ -817,7 +818,35 @@ class LogStore(Store):
         return res
 
     def erase(self, subject, check_mode):
-        raise NotImplementedError('log redaction comes with issue 6 (log_redact)')
+        """Remove the subject's lines from every log file through the log_redact engine: live
+        files are rewritten in place (their writers paused, no appended line lost), rotated and
+        compressed ones replaced atomically with owner, mode and times kept. A refused or
+        damaged file is left untouched and named by category in ``reason``; the proof search
+        after the erasure then still counts it, so the request is reported incomplete."""
+        # imported here: log_redact builds on this module's scanner
+        from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_redact import (  # pylint: disable=import-outside-toplevel
+            RedactError,
+            SubjectMatcher,
+            redact_file,
+        )
+        res = self._empty()
+        files = self.files()
+        if not files:
+            res.update(available=False, reason='no log file matches the configured paths')
+            return res
+        matcher = SubjectMatcher(subject)
+        erased = 0
+        for logfile in files:
+            try:
+                outcome = redact_file(logfile.path, matcher, 'remove', check_mode=check_mode)
+            except RedactError as err:
+                self._problem('%s files refused (%s)' % (logfile.category, safe_error(err)))
+                continue
+            res.add(logfile.category, outcome['lines_matched'])
+            erased += outcome['lines_changed'] if not check_mode else outcome['lines_matched']
+        res['erased'] = erased
+        res['reason'] = self._reason()
+        return res
 
 
 class JournalStore(Store):
@@ -897,4 +926,7 @@ class JournalStore(Store):
         return res
 
     def erase(self, subject, check_mode):
-        raise NotImplementedError('journal erasure comes with issue 6')
+        """journald cannot delete single entries: nothing is erased here; the result carries a
+        manual step with the date by which journald's retention removes them (and the vacuum
+        command that would remove them now, with every other user's entries)."""
+        return journal_erase_step(self.runner, self.locate(subject))

@@ -21,6 +21,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_logs
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
     CATEGORIES,
     JournalStore,
@@ -309,9 +310,47 @@ def test_default_paths_are_debian_mail_logs():
     assert LogStore({'extra_paths': ['/srv/log/*.log']}).options['paths'] == paths
 
 
-def test_erase_is_not_implemented_yet():
-    with pytest.raises(NotImplementedError):
-        LogStore().erase(ANN, True)
+def _tree_state(root):
+    state = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                continue
+            with fileutil.open_maybe_compressed(path, 'rb') as handle:
+                state[os.path.relpath(path, root)] = handle.read().splitlines(True)
+    return state
+
+
+def test_erase_check_mode_counts_and_touches_nothing(tmp_path):
+    expected = make_tree(str(tmp_path))
+    before = _tree_state(str(tmp_path))
+    mtimes = dict((p, os.stat(str(tmp_path / p)).st_mtime_ns) for p in before)
+    res = tree_store(str(tmp_path)).erase(ANN, True)
+    assert res['detail'] == expected and res['found'] == res['erased'] == 18
+    assert _tree_state(str(tmp_path)) == before
+    assert dict((p, os.stat(str(tmp_path / p)).st_mtime_ns) for p in before) == mtimes
+
+
+def test_erase_removes_the_subject_lines_everywhere_and_nothing_else(tmp_path):
+    expected = make_tree(str(tmp_path))
+    before = _tree_state(str(tmp_path))
+    res = tree_store(str(tmp_path)).erase(ANN, False)
+    assert res['detail'] == expected and res['erased'] == 18 and res['reason'] == ''
+    assert tree_store(str(tmp_path)).locate(ANN)['found'] == 0
+    after = _tree_state(str(tmp_path))
+    assert sorted(after) == sorted(before)
+    scanned = set(os.path.relpath(f.path, str(tmp_path)) for f in tree_store(str(tmp_path)).files())
+    assert len(scanned) > 5
+    for rel, lines in before.items():
+        if rel in scanned:
+            assert after[rel] == [line for line in lines if not ANN.matches(line)], rel
+        else:  # not a log (multilog lock/state, other files): never touched
+            assert after[rel] == lines, rel
+    # a second erasure finds and changes nothing
+    again = tree_store(str(tmp_path)).erase(ANN, False)
+    assert again['found'] == 0 and again['erased'] == 0
+    assert _tree_state(str(tmp_path)) == after
 
 
 # ------------------------------------------------------------------------------ export
@@ -419,8 +458,6 @@ def test_journal_unavailable_and_failure(tmp_path):
     (tmp_path / 'j').mkdir()
     with pytest.raises(StoreError):
         JournalStore({'directories': [str(tmp_path / 'j')]}, FakeRunner(b'x\n', rc=1)).locate(ANN)
-    with pytest.raises(NotImplementedError):
-        JournalStore({}, FakeRunner(b'')).erase(ANN, True)
     with pytest.raises(StoreError):
         JournalStore({'args': [1]})
 
