@@ -18,7 +18,7 @@ export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs shellcheck git rsync
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help deps system-deps venv image collection-link test unit lint sanity molecule demo lab-up lab-seed lab-down e2e lab-e2e bench clean
+.PHONY: help deps system-deps venv image collection-link test unit lint sanity molecule demo lab-up lab-seed lab-down e2e lab-e2e bench fleet-bench clean
 
 help:
 	@echo "make demo      run the main job against the local container lab"
@@ -90,6 +90,9 @@ lab-e2e: deps
 bench: venv collection-link
 	python benchmarks/scan_logs.py
 	python benchmarks/redact_logs.py
+
+fleet-bench: deps
+	python benchmarks/fleet_scale.py
 
 clean: lab-down
 	rm -rf .build tests/output reports
