@@ -146,7 +146,9 @@ def lab():
 def test_erase_alice_everywhere(tmp_path, key_file, lab):
     settings = write_yaml(tmp_path / 'settings.yml', {
         'gdpr_audit_dir': str(tmp_path / 'audit'), 'gdpr_report_dir': str(tmp_path / 'reports'),
-        'gdpr_operator': 'lab-e2e'})
+        'gdpr_operator': 'lab-e2e',
+        # the lab users are system (PAM) users: removing the account is part of the erasure
+        'gdpr_store_options': {'system_accounts': {'enabled': True, 'local_domains': ['example.org']}}})
     subject = write_yaml(tmp_path / 'subject.yml', {'gdpr_subject': ALICE, 'gdpr_request_id': 'lab-erase-1',
                                                     'gdpr_confirm_erase': 'lab-erase-1'})
     assert any(lab['before'][h]['alice_mail'] for h in lab['hosts']), 'the seed left alice no mail'
