@@ -95,7 +95,7 @@ def test_sigkill_then_rerun(tmp_path):
                 return False
         # a live file's copy-back may still be finishing in the watchdog: wait for it
         assert wait_state(paths, intact) == [], 'a file is corrupt or half-written after SIGKILL'
-        rerun = subprocess.run([sys.executable, '-c', RUNNER] + paths, timeout=120)
+        rerun = subprocess.run([sys.executable, '-c', RUNNER] + paths, timeout=120, check=False)
         assert rerun.returncode == 0
         for path in paths:
             assert decompressed(path) == redacted
