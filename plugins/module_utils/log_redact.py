@@ -144,10 +144,10 @@ DEBUG_PATTERNS = (
      rb'\bauthdaemond(?:\[[0-9]+\])?: (?:[^\n]*(?i:password|passwd)|received auth request|'
      rb'auth[a-z]+: trying this module|DEBUG: )'),
     ('smtp_auth_payload', 'SMTP AUTH commands with an initial response: AUTH PLAIN <base64>',
-     rb'(?i)\bAUTH[ \t]+(?:PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2|OAUTHBEARER|SCRAM-SHA-[0-9]+(?:-PLUS)?)'
-     rb'[ \t]+(?-i:[A-Za-z0-9+/]{4,}={0,2})'),
+     rb'\b(?i:AUTH[ \t]+(?:PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2|OAUTHBEARER|SCRAM-SHA-[0-9]+(?:-PLUS)?))'
+     rb'[ \t]+[A-Za-z0-9+/]{4,}={0,2}'),
     ('transcript_password', 'recordio/IMAP/POP3 transcripts: < PASS x, < tag LOGIN user pass',
-     rb'(?m)^(?:@[0-9a-f]{24} )?[0-9]{1,10} < (?:(?i:PASS) |[^ \r\n]{1,64} (?i:LOGIN) )'),
+     rb'^(?:@[0-9a-f]{24} )?[0-9]{1,10} < (?:(?i:PASS) |[^ \r\n]{1,64} (?i:LOGIN) )'),
 )
 # recordio transcript lines: '<pid> < data' (client) and '<pid> > data' (server), optionally
 # behind a multilog TAI64N stamp. After a client 'AUTH <mech>' every further client line of
