@@ -124,13 +124,13 @@ def message_ids(files):
     return sorted(out)
 
 
-
 def log_lines(data):
     """A log line ends at LF, as the stores read them (recordio keeps the SMTP session's CR
     inside a line: splitlines() would cut such a line in two)."""
     if isinstance(data, str):
         data = data.encode('utf-8', 'surrogateescape')
     return [line for line in data.split(b'\n') if line]
+
 
 def test_export_of_one_user_from_every_host(tmp_path, key_file, lab):
     subject = write_yaml(tmp_path / 'subject.yml', {'gdpr_subject': ALICE})
