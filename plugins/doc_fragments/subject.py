@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """The subject and store options of the subject modules: the documentation of
+    store_registry.SUBJECT_ARGUMENT_SPEC, kept in one place like the spec itself."""
+
+    DOCUMENTATION = r"""
+options:
+  addresses:
+    description:
+      - Email addresses of the subject, aliases included. The domain is compared case-insensitively and in
+        both its A-label (punycode) and U-label forms; the local part is compared exactly.
+      - An address matches only as a whole address (V(joann@example.com) and V(ann@example.com.evil) are not
+        V(ann@example.com)).
+    type: list
+    elements: str
+    default: []
+  logins:
+    description:
+      - Login names of the subject (bare names such as V(ann), or addresses). A bare name matches as a whole
+        token in logs, so a login that is also a common word finds unrelated lines.
+    type: list
+    elements: str
+    default: []
+  ips:
+    description: IP addresses of the subject (IPv4 or IPv6), matched as whole tokens.
+    type: list
+    elements: str
+    default: []
+  domain:
+    description:
+      - A mail domain whose every user is the subject (a customer account). Matches every address
+        C(<anything>@domain); can be combined with O(addresses), O(logins) and O(ips).
+    type: str
+  plus_separator:
+    description:
+      - Recipient delimiter; with it V(ann+news@example.com) counts as V(ann@example.com).
+        V(-) suits qmail extensions. An empty string turns it off.
+    type: str
+    default: '+'
+    choices: ['+', '-', '=', '']
+  stores:
+    description:
+      - Names of the stores to use (for example V(logs), V(journal)). Empty means every store of the
+        registry; a store that is not present on the host is reported with C(stores.<name>.available=false).
+    type: list
+    elements: str
+    default: []
+  store_options:
+    description:
+      - "Options per store name, for example C({logs: {extra_paths: [/srv/log/*.log]}}). Unknown stores
+        and unknown options are refused."
+      - "Options of the log store V(logs): C(paths) (absolute globs, C(**) recurses; default Debian's
+        C(/var/log/mail.log*), C(mail.info*), C(mail.warn*), C(mail.err*), C(syslog*), C(dovecot*.log*),
+        C(/var/log/horde/*.log*) and C(/var/log/qmail/**)), C(extra_paths) (added to C(paths)), C(exclude)
+        (globs), C(chunk_size) (bytes per read), C(threads) (read in a helper thread)."
+      - "Options of V(journal): C(journalctl) (command), C(args) (extra arguments such as C([--since, 2024-01-01])),
+        C(directories) (journal directories whose presence makes the store available)."
+    type: dict
+    default: {}
+  hmac_key:
+    description: Secret key (at least 16 characters) for RV(subject_hmac); keep it in a vault.
+    type: str
+    required: true
+"""
