@@ -15,7 +15,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PY_COLORS ?= $(if $(CI),0,1)
 export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 
-SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs shellcheck git rsync
+# systemd-journal-remote: the unit tests of the journal erasure make and rewrite real journal files
+SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs shellcheck git rsync systemd-journal-remote
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
 .PHONY: help deps system-deps venv image collection-link test unit lint sanity molecule demo lab-up lab-seed lab-down e2e lab-e2e bench fleet-bench clean

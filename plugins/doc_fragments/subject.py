@@ -61,7 +61,10 @@ options:
         C(/var/log/horde/*.log*) and C(/var/log/qmail/**)), C(extra_paths) (added to C(paths)), C(exclude)
         (globs), C(chunk_size) (bytes per read), C(threads) (read in a helper thread)."
       - "Options of V(journal): C(journalctl) (command), C(args) (extra arguments such as C([--since, 2024-01-01])),
-        C(directories) (journal directories whose presence makes the store available)."
+        C(directories) (journal directories whose presence makes the store available; erasure rewrites the
+        journal files under them), C(rewrite) (erasure rewrites archived journal files without the subject's
+        entries through C(systemd-journal-remote), default V(true); V(false) leaves them to journald's retention
+        with a manual step), C(journal_remote) (path of C(systemd-journal-remote), found in C(/lib/systemd) by default)."
     type: dict
     default: {}
   hmac_key:

@@ -125,8 +125,10 @@ class SubjectMatcher(object):
 DEBUG_PATTERNS = (
     ('password_field', 'password=, passwd=, pwd=, clearpasswd= (and : forms) with a value; '
      '<hidden> and empty values are kept',
-     rb'(?<![A-Za-z0-9_])(?i:(?:clear)?(?:password|passwd|pwd))[ \t]?[=:][ \t]?'
-     rb"(?!<hidden>|<null>|\(null\)|[ \t\r\n,)]|$)"),
+     # sudo's 'PWD=/home/x' is the working directory, not a password
+     rb'(?<![A-Za-z0-9_])(?!PWD=/)(?i:(?:clear)?(?:password|passwd|pwd))[ \t]?[=:][ \t]?'
+     # PAM's 'pam_unix(passwd:chauthtok)' names a service and a PAM type, not a password
+     rb"(?!<hidden>|<null>|\(null\)|[ \t\r\n,)]|$|(?:auth|account|session|chauthtok|password)\))"),
     ('given_password', "Dovecot auth_verbose_passwords: '(given password: ...)'",
      rb'\(given password: '),
     ('dovecot_auth_debug', 'Dovecot auth_debug traces: auth: Debug: / auth-worker(...): Debug: and '

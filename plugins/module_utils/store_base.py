@@ -143,6 +143,32 @@ class Runner(object):
         if check and rc != 0:
             raise StoreError('%s failed (exit %d)' % (self._label(argv), rc))
 
+    @contextlib.contextmanager
+    def sink(self, argv, check=True):
+        """A binary file object writing to the command's stdin (its stdout and stderr are
+        discarded). On leaving the block stdin is closed and the command waited for; with
+        ``check`` a non-zero exit raises StoreError. Leaving by an exception kills the
+        command."""
+        try:
+            proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, env=self.env)
+        except OSError:
+            raise StoreError('%s: cannot be run' % self._label(argv))
+        finished = False
+        try:
+            yield proc.stdin
+            finished = True
+        finally:
+            if not finished:
+                proc.kill()
+            try:
+                proc.stdin.close()
+            except OSError:  # a command that died early: its exit status tells
+                pass
+            rc = proc.wait()
+        if check and rc != 0:
+            raise StoreError('%s failed (exit %d)' % (self._label(argv), rc))
+
     def which(self, name):
         """Absolute path of an executable (``name`` may be absolute), or None."""
         if not name:

@@ -44,6 +44,12 @@ except ImportError:  # pragma: no cover - Python 2 is not supported on targets
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_retention import journal_erase_step
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_rewrite import (
+    JournalRewriter,
+    find_remote,
+    is_active,
+    journal_files,
+)
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
     StoreError,
@@ -859,6 +865,10 @@ class JournalStore(Store):
         'args': [],
         'directories': ['/var/log/journal', '/run/log/journal'],
         'chunk_size': CHUNK,
+        # erase: rewrite the journal files without the subject's entries (needs
+        # systemd-journal-remote); false leaves them to journald's retention (a manual step)
+        'rewrite': True,
+        'journal_remote': '',
     }
 
     def __init__(self, options=None, runner=None):
@@ -926,7 +936,66 @@ class JournalStore(Store):
         return res
 
     def erase(self, subject, check_mode):
-        """journald cannot delete single entries: nothing is erased here; the result carries a
-        manual step with the date by which journald's retention removes them (and the vacuum
-        command that would remove them now, with every other user's entries)."""
-        return journal_erase_step(self.runner, self.locate(subject))
+        """Rewrite the journal files without the subject's entries (store_journal_rewrite):
+        active files are rotated first, sealed or still-online files are left with a manual
+        step. Without systemd-journal-remote, or with ``rewrite: false``, nothing is erased and
+        the result carries a manual step with the date by which journald's retention removes
+        the entries. ``found`` counts the lines journalctl shows; ``erased`` the entries
+        removed, whose identifiers may also sit in fields journalctl does not show."""
+        found = self.locate(subject)
+        remote = find_remote(self.options['journal_remote'], self.runner.which)
+        if not self.options['rewrite'] or not remote:
+            res = journal_erase_step(self.runner, found)
+            if found.get('found') and self.options['rewrite']:
+                res['manual_steps'].append(
+                    'journal: systemd-journal-remote is not installed, so the journal files cannot be '
+                    'rewritten without these entries: install it (the mailprivacy.gdpr.mail_logging role '
+                    'does with mail_logging_journal_rewrite_tool: true) and run the erasure again')
+            return res
+        rewriter = JournalRewriter(self.runner, self._journalctl(), remote, LineMatcher(subject))
+        res = self.result(found=found.get('found', 0), detail=dict(found.get('detail') or {'journal': 0}),
+                          erased=0, manual_steps=[])
+        counts = dict((path, rewriter.count(path)) for path in journal_files(self.options['directories']))
+        if check_mode:
+            res['erased'] = sum(counts.values())
+            return res
+        if any(n and is_active(path) for path, n in counts.items()):
+            rewriter.rotate()
+            counts = dict((path, rewriter.count(path)) for path in journal_files(self.options['directories']))
+        erased = 0
+        left = {'sealed': 0, 'online': 0, 'refused': 0}
+        for top in self.options['directories']:
+            todo = [p for p, n in sorted(counts.items()) if n and p.startswith(top.rstrip('/') + '/')]
+            if not todo:
+                continue
+            tmpdir = rewriter.temp_dir(top)
+            lock = rewriter.lock(tmpdir)
+            try:
+                rewriter.remove_stale(tmpdir)
+                for path in todo:
+                    header = rewriter.header(path)
+                    if header['sealed']:
+                        left['sealed'] += counts[path]
+                    elif is_active(path) or header['state'] == 'ONLINE':
+                        left['online'] += counts[path]
+                    else:
+                        try:
+                            erased += rewriter.rewrite(path, tmpdir)
+                        except StoreError:
+                            left['refused'] += counts[path]
+            finally:
+                os.close(lock)
+        res['erased'] = erased
+        if left['sealed']:
+            res['manual_steps'].append(
+                'journal: %d entries sit in sealed journal files (Forward Secure Sealing), which are '
+                'not rewritten because the copy could not carry the seal: they expire with journald\'s '
+                'retention' % left['sealed'])
+        if left['online']:
+            res['manual_steps'].append(
+                'journal: %d entries sit in a journal file journald still writes (logged after the '
+                'rotation): run the erasure again' % left['online'])
+        if left['refused']:
+            res['reason'] = ('%d entries are in journal files whose rewrite was refused (the copy did not '
+                             'read back identical, or the file changed); those files are kept' % left['refused'])
+        return res

@@ -5,12 +5,16 @@
 """Erasure of alice on the container lab (inventories/lab), through ansible-runner.
 
 Runs only with MAILPRIVACY_LAB=1 and the lab up. Self-contained: it re-runs lab/seed.yml first
-(the lab is shared with other tests, which may have changed it), then hashes bob's mail and log
-lines on every host, erases alice with playbooks/subject_erase.yml and proves:
+(the lab is shared with other tests, which may have changed it; MAILPRIVACY_LAB_SEEDED=1, set by
+tests/lab-e2e.sh on a lab it has just seeded and removes afterwards, skips both seeds), applies the
+journald part of the mail_logging role (it installs systemd-journal-remote, with which the
+journal store rewrites journal files), then hashes bob's mail, log lines and Horde rows on every
+host, erases alice with playbooks/subject_erase.yml and proves:
 
 * alice cannot log in over IMAP (on the hosts that serve IMAP) and IMAP shows nothing of hers;
-* no log file or journal of any host holds a line that names her;
-* bob's messages and log lines are byte for byte what they were (hashes taken before);
+* no log file or journal of any host holds a line that names her (every journal field is read);
+* Horde's database holds no row that names her;
+* bob's messages, log lines and Horde rows are byte for byte what they were (hashes taken before);
 * the report says "erased everywhere" (or "manual steps open") and the proof search found nothing;
 * nothing of the lab users is in the runner's artifacts, the report or the audit trail.
 
@@ -45,11 +49,20 @@ def podman(host, script, check=False):
     return proc.returncode, proc.stdout
 
 
-def seed():
+def playbook(path, *args):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'))
-    proc = subprocess.run(['ansible-playbook', '-i', INVENTORY, os.path.join(ROOT, 'lab', 'seed.yml')],
+    proc = subprocess.run(['ansible-playbook', '-i', INVENTORY, path] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, check=False)
-    assert proc.returncode == 0, 'lab/seed.yml failed:\n' + proc.stdout.decode('utf-8', 'replace')[-3000:]
+    assert proc.returncode == 0, '%s failed:\n%s' % (path, proc.stdout.decode('utf-8', 'replace')[-3000:])
+
+
+def seed():
+    playbook(os.path.join(ROOT, 'lab', 'seed.yml'))
+
+
+def journal_rewrite_tool():
+    # what an operator has applied before: the mail_logging role's journald part
+    playbook(os.path.join(ROOT, 'playbooks', 'site.yml'), '--tags', 'mail_logging_journald')
 
 
 def hosts_of(group):
@@ -84,6 +97,35 @@ def log_text(host):
                             '*.bz2) bzcat "$f";; *.xz) xzcat "$f";; *) cat "$f";; esac; done; '
                             'journalctl -q -o cat 2>/dev/null; true' % LOG_GLOBS)
     return out
+
+
+def journal_export(host):
+    """Every field of every journal entry (journalctl -o export), not only the message."""
+    _rc, out = podman(host, 'journalctl -q -o export 2>/dev/null; true')
+    return out
+
+
+HORDE_ROWS = r'''
+import glob, sqlite3, sys
+for db in glob.glob("/var/lib/horde/*.sqlite"):
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    for table in sorted(tables):
+        for row in con.execute('SELECT * FROM "%s"' % table):
+            text = "|".join("" if v is None else (v.decode("latin-1") if isinstance(v, bytes) else str(v))
+                            for v in row)
+            if sys.argv[1] in text.lower():
+                print(table + "\t" + text)
+'''
+
+
+def horde_rows(host, needle):
+    """Sorted rows of every table of the host's Horde SQLite databases that contain needle
+    (case-insensitive); [] on hosts without Horde."""
+    proc = subprocess.run(['podman', 'exec', host, 'python3', '-c', HORDE_ROWS, needle],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return sorted(proc.stdout.decode('utf-8', 'replace').splitlines())
 
 
 def bob_lines(host):
@@ -131,16 +173,22 @@ def lab():
     rc, _out = podman('lab-dovecot1', 'true')
     if rc != 0:
         pytest.fail('MAILPRIVACY_LAB=1 but the lab is not running (ansible-playbook lab/up.yml)')
-    seed()
+    fresh = os.environ.get('MAILPRIVACY_LAB_SEEDED') == '1'
+    if not fresh:
+        seed()
+    journal_rewrite_tool()
     hosts = hosts_of('mail_servers')
     before = {}
     for host in hosts:
         # bob's IMAP login first: it leaves log lines, which must be in the hashed set
         imap_bob = imap_login(host, 'bob')
         before[host] = {'bob_mail': mail_hashes(host, 'bob'), 'bob_lines': bob_lines(host),
-                        'alice_mail': mail_hashes(host, 'alice'), 'imap_bob': imap_bob}
+                        'alice_mail': mail_hashes(host, 'alice'), 'imap_bob': imap_bob,
+                        'alice_journal': journal_export(host).count(b'alice'),
+                        'alice_rows': len(horde_rows(host, 'alice')), 'bob_rows': horde_rows(host, 'bob')}
     yield {'hosts': hosts, 'before': before}
-    seed()      # give the other lab tests their alice back
+    if not fresh:
+        seed()      # give the other lab tests their alice back
 
 
 def test_erase_alice_everywhere(tmp_path, key_file, lab):
@@ -152,6 +200,10 @@ def test_erase_alice_everywhere(tmp_path, key_file, lab):
     subject = write_yaml(tmp_path / 'subject.yml', {'gdpr_subject': ALICE, 'gdpr_request_id': 'lab-erase-1',
                                                     'gdpr_confirm_erase': 'lab-erase-1'})
     assert any(lab['before'][h]['alice_mail'] for h in lab['hosts']), 'the seed left alice no mail'
+    # the searches below can fail: before the erasure they find her
+    assert any(lab['before'][h]['alice_journal'] for h in lab['hosts']), 'alice is in no journal'
+    assert any(lab['before'][h]['alice_rows'] for h in lab['hosts']), 'the seed left alice no Horde rows'
+    assert any(lab['before'][h]['bob_rows'] for h in lab['hosts']), 'the seed left bob no Horde rows'
     run = run_playbook(tmp_path, 'subject_erase.yml', INVENTORY, [settings, key_file, subject],
                        verbosity=2, name='erase')
     report = json.loads((tmp_path / 'reports' / 'lab-erase-1.erasure.json').read_text())
@@ -164,6 +216,9 @@ def test_erase_alice_everywhere(tmp_path, key_file, lab):
         # nothing of alice left: no mail file, no log line, no IMAP login, an empty IMAP view
         assert mail_hashes(host, 'alice') == {}, host
         assert not [line for line in log_text(host).splitlines() if b'alice' in line], host
+        assert b'alice' not in journal_export(host), '%s: a journal field still names alice' % host
+        assert horde_rows(host, 'alice') == [], '%s: Horde still holds rows of alice' % host
+        assert horde_rows(host, 'bob') == lab['before'][host]['bob_rows'], host
         login = imap_login(host, 'alice')
         assert login in (None, ('refused', 0)), '%s: alice can still log in over IMAP' % host
         # bob byte for byte

@@ -69,3 +69,18 @@ def test_mail_debug_lines_stay_in_the_journal(host, unique):
     tag = f"mp-test-{unique}"
     host.run("logger -t %s -p mail.debug %s", tag, f"journal-debug-{unique}")
     assert wait_for(lambda: journal_has(host, tag, f"journal-debug-{unique}"))
+
+
+def test_journal_rewrite_tool_installed_with_its_network_units_off(host):
+    """subject_erase rewrites archived journal files through systemd-journal-remote; the
+    package must not open a port (its units stay disabled and inactive)."""
+    assert host.package("systemd-journal-remote").is_installed
+    assert host.file("/lib/systemd/systemd-journal-remote").mode & 0o111
+    for unit in ("systemd-journal-remote.socket", "systemd-journal-remote.service",
+                 "systemd-journal-upload.service", "systemd-journal-gatewayd.socket"):
+        enabled = host.run("systemctl is-enabled %s", unit).stdout.strip()
+        assert enabled in ("disabled", "static", "indirect", "masked"), (unit, enabled)
+        assert host.run("systemctl is-active %s", unit).stdout.strip() != "active", unit
+    listening = host.run("cat /proc/net/tcp /proc/net/tcp6").stdout.lower()
+    for port in (19531, 19532):  # gatewayd, remote
+        assert ":%04x " % port not in listening

@@ -133,3 +133,18 @@ def test_debug_patterns_each_documented_example(tmp_path):
     assert read(path) == b'\n'.join([lines[1], lines[3], lines[9], lines[12], lines[13]]) + b'\n'
     names = [p[0] for p in log_redact.DEBUG_PATTERNS]
     assert len(set(names)) == len(names)
+
+
+def test_debug_patterns_keep_sudo_working_directory_but_not_pwd_values(tmp_path):
+    """sudo logs 'PWD=/home/x' (the working directory) and PAM 'pam_unix(passwd:chauthtok)':
+    no password. A pwd= value that is one is still removed, whatever its case or first
+    character."""
+    keep = [b'sudo: bob : TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/ls',
+            b'passwd[5]: pam_unix(passwd:chauthtok): password changed for bob',
+            b'sshd[7]: pam_unix(passwd:session): session opened']
+    drop = [b'vpopmail: pwd=/secret', b'app: Pwd=/x', b'app: PWD= hunter2', b'app: PWD=hunter2',
+            b'app: passwd:chauthtok2']
+    path = str(tmp_path / 'auth.log')
+    write(path, b'\n'.join(keep + drop) + b'\n')
+    res = log_redact.redact_file(path, log_redact.DebugMatcher(), live=False)
+    assert res['lines_changed'] == len(drop) and read(path) == b'\n'.join(keep) + b'\n'
