@@ -27,7 +27,9 @@ How a file is replaced
   over the file; the directory is fsynced. Before the rename the original's size and mtime are
   checked again: a file that changed meanwhile is not replaced (:class:`RedactError`). A kill
   at any point leaves the original or the redacted file; a later run removes stale temporary
-  files of the files it processes.
+  files of the files it processes. Plain output is written in large aligned pieces by a
+  writer thread, with ``O_DIRECT`` where the file system supports it (see
+  :class:`_PlainWriter`): it is fsynced anyway, so it need not pass through the page cache.
 * **Live plain files** (category ``live``, multilog ``current``, or any plain file that a
   process holds open for writing) are rewritten **in place, under the same inode**, because a
   writer that keeps an ``O_APPEND`` descriptor (rsyslog, multilog) would go on writing to the
@@ -57,12 +59,14 @@ import errno
 import fcntl
 import hashlib
 import lzma
+import mmap
 import os
 import re
 import signal
 import stat
 import struct
 import tempfile
+import threading
 import time
 import zlib
 
@@ -78,6 +82,8 @@ __all__ = ['RedactError', 'SubjectMatcher', 'DebugMatcher', 'DEBUG_PATTERNS', 'r
            'mask_token', 'writers_of', 'cleanup_temp_files', 'GZIP_LEVEL']
 
 CHUNK = 4 * 1024 * 1024
+DIRECT_BLOCK = 4096             # O_DIRECT alignment of buffer address, offsets and lengths
+WRITE_BUFFER = 8 * 1024 * 1024  # plain output goes out in pieces of this size (x DIRECT_BLOCK)
 GZIP_LEVEL = 6          # gzip's own default (-6): what logrotate's compress produces
 BZ2_LEVEL = 9
 XZ_PRESET = 6
@@ -372,6 +378,122 @@ class _Compressor(object):
             _write_all(self.fd, self.comp.flush())
 
 
+class _PlainWriter(object):
+    """Writes the redacted bytes of a plain file. They are collected in page-aligned buffers of
+    :data:`WRITE_BUFFER` bytes (a few large writes instead of one per kept span), and each full
+    buffer is written by a short-lived thread while the next one fills (``os.write`` releases
+    the GIL: scanning and writing overlap; a buffer is never touched while its write is in
+    flight). Writes use ``O_DIRECT`` where the file system supports it: the result is fsynced
+    anyway, so its bytes go to the disk once, without first filling the page cache with pages
+    that the fsync then flushes. The last partial block is written through the page cache.
+    Where ``O_DIRECT`` is refused (EINVAL from ``fcntl`` or from a write: tmpfs, some FUSE and
+    overlay file systems) or a write comes back short, the rest is written without it. The
+    bytes in the file are the same either way; fsync, times and rename stay with the caller,
+    which must call :meth:`release` (also after an error) before it closes the descriptor."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.bufs = [mmap.mmap(-1, WRITE_BUFFER), mmap.mmap(-1, WRITE_BUFFER)]  # page-aligned
+        self.cur = 0
+        self.fill = 0
+        self.pending = None
+        self.error = None
+        self.flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        self.direct = False
+        o_direct = getattr(os, 'O_DIRECT', 0)
+        if o_direct:
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETFL, self.flags | o_direct)
+                self.direct = True
+            except OSError:
+                pass
+
+    def write(self, data):
+        with memoryview(data) as view:
+            size = len(view)
+            pos = 0
+            while pos < size:
+                take = min(size - pos, WRITE_BUFFER - self.fill)
+                self.bufs[self.cur][self.fill:self.fill + take] = view[pos:pos + take]
+                self.fill += take
+                pos += take
+                if self.fill == WRITE_BUFFER:
+                    self._submit()
+
+    def _submit(self):
+        """Hand the full current buffer to a writer thread; continue in the other one."""
+        self._wait()
+        thread = threading.Thread(target=self._run, args=(self.bufs[self.cur], WRITE_BUFFER),
+                                  name='mailprivacy-redact-writer')
+        thread.daemon = True
+        thread.start()
+        self.pending = thread
+        self.cur = 1 - self.cur
+        self.fill = 0
+
+    def _run(self, buf, length):
+        try:
+            self._out(buf, length)
+        except BaseException as err:  # pylint: disable=broad-except
+            self.error = err
+
+    def _wait(self):
+        if self.pending is not None:
+            self.pending.join()
+            self.pending = None
+        if self.error is not None:
+            err, self.error = self.error, None
+            raise err
+
+    def _buffered(self):
+        if self.direct:
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, self.flags)
+            self.direct = False
+
+    def _out(self, buf, length):
+        """Write buf[:length] completely."""
+        pos = 0
+        while pos < length:
+            try:
+                done = os.write(self.fd, memoryview(buf)[pos:length])
+            except OSError as err:
+                if not self.direct or err.errno != errno.EINVAL:
+                    raise
+                self._buffered()  # nothing was written: the same bytes again, buffered
+                continue
+            pos += done
+            if pos < length:
+                self._buffered()  # the rest is no longer aligned
+
+    def close(self):
+        """Write what is left (waiting for the write in flight first)."""
+        self._wait()
+        whole = self.fill - self.fill % DIRECT_BLOCK
+        if whole:
+            self._out(self.bufs[self.cur], whole)
+        if self.fill > whole:
+            self._buffered()
+            _write_all(self.fd, self.bufs[self.cur][whole:self.fill])
+        self.fill = 0
+
+    def release(self):
+        """Wait for a write in flight (its error is dropped: the caller is failing already or
+        has called :meth:`close`), clear ``O_DIRECT`` and free the buffers."""
+        if self.pending is not None:
+            self.pending.join()
+            self.pending = None
+        self.error = None
+        try:
+            self._buffered()
+        except OSError:
+            pass
+        for buf in self.bufs:
+            try:
+                buf.close()
+            except BufferError:
+                pass  # a traceback still holds a view of it: freed with the traceback
+
+
 def _lock(fd):
     fcntl.flock(fd, fcntl.LOCK_EX)
 
@@ -542,9 +664,17 @@ def _replace_by_rename(path, fd, st, compression, matcher, mode):
     """Redacted copy in a temporary file, renamed over ``path``. Returns matched lines."""
     tmp_fd, tmp = _new_temp(path, st)
     try:
-        out = _Compressor(tmp_fd, compression)
-        matched = _redact_regions(_regions(path, compression, matcher), matcher, mode, out.write)
-        out.close()
+        if compression:
+            out = _Compressor(tmp_fd, compression)
+            matched = _redact_regions(_regions(path, compression, matcher), matcher, mode, out.write)
+            out.close()
+        else:
+            out = _PlainWriter(tmp_fd)
+            try:
+                matched = _redact_regions(_regions(path, compression, matcher), matcher, mode, out.write)
+                out.close()
+            finally:
+                out.release()  # no write in flight once tmp_fd is closed below
         os.fsync(tmp_fd)
         os.utime(tmp_fd, ns=(st.st_atime_ns, st.st_mtime_ns))
         now = os.fstat(fd)

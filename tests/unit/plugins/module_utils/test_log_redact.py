@@ -8,9 +8,14 @@ occurrence goes, look-alikes stay; compressed formats are kept; a second run cha
 from __future__ import annotations
 
 import bz2
+import errno
+import fcntl
 import gzip
 import lzma
 import os
+import re
+import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -148,3 +153,182 @@ def test_debug_patterns_keep_sudo_working_directory_but_not_pwd_values(tmp_path)
     write(path, b'\n'.join(keep + drop) + b'\n')
     res = log_redact.redact_file(path, log_redact.DebugMatcher(), live=False)
     assert res['lines_changed'] == len(drop) and read(path) == b'\n'.join(keep) + b'\n'
+
+
+# ------------------------------------------------------------------ plain writer (issue 6, speed)
+# The plain rename path writes through log_redact._PlainWriter (aligned buffers, O_DIRECT where
+# the file system allows it, a writer thread). These tests hold its output to a plain
+# reference: the bytes must be exactly those of a simple line-by-line implementation.
+RAW_PART = st.one_of(st.sampled_from([s.encode() for s in OWN + LOOKALIKES]),
+                     st.sampled_from([b' ', b'\r', b'@', b'.', b'<', b'>', b'+x', b'\xff\xfe', b'ann',
+                                      b'192.0.2.', b'example.com']),
+                     st.binary(max_size=12).filter(lambda b: b'\n' not in b))
+RAW_LINE = st.lists(RAW_PART, max_size=12).map(b''.join)
+
+
+def reference_redact(data, subject, mode, token=b'[redacted]'):
+    """The redaction written the simplest way: split at LF, test each line with the subject's
+    regex, drop it or replace each identifier by the token. Returns (bytes, matched lines)."""
+    regex = subject.regex()
+    out = []
+    matched = 0
+    for line in re.findall(rb'[^\n]*\n|[^\n]+\Z', data):
+        if regex.search(line) is None:
+            out.append(line)
+            continue
+        matched += 1
+        if mode == 'mask':
+            out.append(regex.sub(lambda _m: token, line))
+    return b''.join(out), matched
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(RAW_LINE, max_size=300), newline_at_end=st.booleans(),
+       mode=st.sampled_from(['remove', 'mask']), chunk=st.sampled_from([16, 333, 4096, 1 << 20]),
+       buffer_blocks=st.sampled_from([1, 2, 256]), direct=st.booleans())
+def test_plain_output_is_byte_identical_to_the_reference(tmp_path, monkeypatch, lines, newline_at_end,
+                                                         mode, chunk, buffer_blocks, direct):
+    monkeypatch.setattr(log_redact, 'CHUNK', chunk)
+    monkeypatch.setattr(log_redact, 'WRITE_BUFFER', buffer_blocks * log_redact.DIRECT_BLOCK)
+    if not direct:
+        monkeypatch.delattr(os, 'O_DIRECT', raising=False)
+    # a first line of text: random bytes could start with a gzip/bzip2/xz magic
+    data = b'\n'.join([b'log start'] + lines) + (b'\n' if newline_at_end else b'')
+    path = str(tmp_path / 'ref.log.1')
+    write(path, data)
+    expected, matched = reference_redact(data, SUBJECT, mode)
+    res = log_redact.redact_file(path, log_redact.SubjectMatcher(SUBJECT, b'[redacted]'), mode=mode)
+    assert res == {'lines_matched': matched, 'lines_changed': matched, 'changed': matched > 0}
+    assert read(path) == (expected if matched else data)
+    assert not [n for n in os.listdir(str(tmp_path)) if n.startswith('.mailprivacy-redact.')]
+    monkeypatch.undo()
+    os.unlink(path)
+
+
+# large pieces (a pattern repeated to up to 20000 bytes) without hypothesis' large-data cost
+BIG_PIECE = st.tuples(st.binary(min_size=1, max_size=7), st.integers(0, 20000)).map(
+    lambda t: (t[0] * (t[1] // len(t[0]) + 1))[:t[1]])
+
+
+def _fd_flags(fd):
+    return fcntl.fcntl(fd, fcntl.F_GETFL)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.one_of(st.binary(max_size=300), BIG_PIECE), max_size=12),
+       fault=st.sampled_from([None, 'einval', 'short']))
+def test_plain_writer_writes_every_piece_in_order(tmp_path, monkeypatch, pieces, fault):
+    """Whatever the piece sizes, direct or not, refused or short direct writes: the file holds
+    the pieces joined, and O_DIRECT is off again after close."""
+    monkeypatch.setattr(log_redact, 'WRITE_BUFFER', 2 * log_redact.DIRECT_BLOCK)
+    path = str(tmp_path / 'out.tmp')
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    real_write = os.write
+    o_direct = getattr(os, 'O_DIRECT', 0)
+    seen = []
+
+    def fake_write(target, data):
+        if target != fd:
+            return real_write(target, data)
+        flags = _fd_flags(fd)
+        direct = bool(flags & o_direct)
+        seen.append((direct, len(data)))
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0.002)  # a slow disk: the next buffer fills while this one is written
+        if direct and fault == 'einval':
+            raise OSError(errno.EINVAL, 'refused')
+        if direct and fault == 'short' and len(data) > 1:
+            # a short write of an unaligned count (as at ENOSPC): the rest is unaligned
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~o_direct)
+            try:
+                return real_write(target, memoryview(data)[:len(data) // 2 + 1])
+            finally:
+                fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+        return real_write(target, data)
+
+    monkeypatch.setattr(os, 'write', fake_write)
+    try:
+        writer = log_redact._PlainWriter(fd)  # pylint: disable=protected-access
+        try:
+            for piece in pieces:
+                writer.write(piece)
+            writer.close()
+        finally:
+            writer.release()
+        assert not _fd_flags(fd) & o_direct if o_direct else True
+    finally:
+        os.close(fd)
+        monkeypatch.undo()
+    with open(path, 'rb') as handle:
+        assert handle.read() == b''.join(pieces)
+    if writer.bufs[0].closed is not True:
+        raise AssertionError('buffers not released')
+    total = sum(len(p) for p in pieces)
+    if o_direct and fault is None and total >= 2 * log_redact.DIRECT_BLOCK and seen and seen[0][0] is False:
+        pytest.skip('this file system refuses O_DIRECT: only the fallback was exercised')
+    if o_direct and fault is not None and any(d for d, _n in seen):
+        # after the first refused or short direct write everything else is written buffered
+        first = [d for d, _n in seen].index(True)
+        assert not any(d for d, _n in seen[first + 1:])
+    os.unlink(path)
+
+
+def test_plain_writer_uses_o_direct_for_whole_buffers(tmp_path, monkeypatch):
+    if not getattr(os, 'O_DIRECT', 0):
+        pytest.skip('no O_DIRECT on this platform')
+    monkeypatch.setattr(log_redact, 'WRITE_BUFFER', 4 * log_redact.DIRECT_BLOCK)
+    fd = os.open(str(tmp_path / 'd.tmp'), os.O_RDWR | os.O_CREAT, 0o600)
+    real_write = os.write
+    seen = []
+
+    def spy(target, data):
+        if target == fd:
+            seen.append((bool(_fd_flags(fd) & os.O_DIRECT), len(data)))
+        return real_write(target, data)
+
+    monkeypatch.setattr(os, 'write', spy)
+    try:
+        writer = log_redact._PlainWriter(fd)  # pylint: disable=protected-access
+        if not writer.direct:
+            writer.release()
+            pytest.skip('this file system refuses O_DIRECT')
+        try:
+            writer.write(b'x' * (9 * log_redact.DIRECT_BLOCK + 100))
+            writer.close()
+        finally:
+            writer.release()
+    finally:
+        os.close(fd)
+    size = 4 * log_redact.DIRECT_BLOCK
+    assert seen == [(True, size), (True, size), (True, log_redact.DIRECT_BLOCK), (False, 100)]
+    assert os.path.getsize(str(tmp_path / 'd.tmp')) == 9 * log_redact.DIRECT_BLOCK + 100
+
+
+def test_write_error_in_the_writer_thread_leaves_the_file_untouched(tmp_path, monkeypatch):
+    monkeypatch.setattr(log_redact, 'WRITE_BUFFER', log_redact.DIRECT_BLOCK)
+    path = str(tmp_path / 'full.log.1')
+    data = b''.join(b'%06d bob@example.org some text\n' % i for i in range(2000)) + b'x ann@example.com\n'
+    write(path, data)
+    before = os.stat(path)
+    real_write = os.write
+    calls = []
+
+    def failing(target, buf):
+        try:
+            name = os.readlink('/proc/self/fd/%d' % target)
+        except OSError:
+            name = ''
+        if log_redact.TMP_PREFIX in name:
+            calls.append(len(buf))
+            if len(calls) == 3:
+                raise OSError(errno.ENOSPC, 'No space left on device')
+        return real_write(target, buf)
+
+    monkeypatch.setattr(os, 'write', failing)
+    with pytest.raises(log_redact.RedactError) as info:
+        log_redact.redact_file(path, log_redact.SubjectMatcher(SUBJECT), live=False)
+    monkeypatch.undo()
+    assert 'errno %d' % errno.ENOSPC in str(info.value)
+    assert len(calls) >= 3
+    assert read(path) == data and os.stat(path).st_ino == before.st_ino
+    assert not [n for n in os.listdir(str(tmp_path)) if n.startswith('.mailprivacy-redact.')]
