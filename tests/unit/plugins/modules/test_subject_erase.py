@@ -100,6 +100,8 @@ def build_host(root):
     _write(os.path.join(root, 'qmail', 'bin', 'qmail-newu'),
            b'#!/bin/sh\nd=$(dirname "$0")/../users\ncp "$d/assign" "$d/cdb.tmp" && mv "$d/cdb.tmp" "$d/cdb"\n', 0o755)
     _write(os.path.join(root, 'etc', 'userdb'), ''.join(userdb).encode('ascii'), 0o600)
+    # a Courier host has run makeuserdb: the database exists before any erasure
+    _write(os.path.join(root, 'etc', 'userdb.dat'), ''.join(userdb).encode('ascii'), 0o600)
     _write(os.path.join(root, 'bin', 'makeuserdb'),
            b'#!/bin/sh\nd=$(dirname "$0")/../etc\ncp "$d/userdb" "$d/userdb.tmp" && mv "$d/userdb.tmp" "$d/userdb.dat"\n',
            0o755)
