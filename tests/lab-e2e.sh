@@ -11,7 +11,7 @@ trap 'ansible-playbook -i "$inv" lab/down.yml >/dev/null 2>&1 || true' EXIT
 ansible-playbook -i "$inv" lab/down.yml >/dev/null
 ansible-playbook -i "$inv" lab/up.yml
 ansible-playbook -i "$inv" lab/seed.yml
-# The export on the lab, then the erasure of one subject (it applies the journald part of the
-# mail_logging role first: the journal store rewrites journal files with systemd-journal-remote).
+# The export on the lab (DEBUG era, as seeded), then the erasure of one subject (it applies
+# playbooks/site.yml first, as an operator has before answering requests).
 MAILPRIVACY_LAB=1 MAILPRIVACY_LAB_SEEDED=1 pytest -p no:cacheprovider -v \
   tests/e2e/test_lab_export.py tests/e2e/test_lab_erase.py

@@ -227,6 +227,27 @@ class DovecotStore(Store):
         detail['users'] = len(users)
         return found, detail
 
+    LOOKUP_LOGGING = ('auth_debug', 'auth_verbose', 'mail_debug')
+
+    def _lookup_logging_step(self):
+        """A manual step when Dovecot logs user lookups (auth_debug, auth_verbose or mail_debug
+        on): every doveadm command of the request, the proof search's included, then writes new
+        lines that name the subject, after the log and journal stores have erased theirs."""
+        doveconf = self.runner.which(self.options['doveconf'])
+        if not doveconf:
+            return []
+        on = []
+        for name in self.LOOKUP_LOGGING:
+            rc, out, _err = self.runner.run([doveconf, '-h', name], check=False)
+            if rc == 0 and out.decode('utf-8', 'replace').strip().lower() in ('yes', 'plain', 'sha1'):
+                on.append(name)
+        if not on:
+            return []
+        return ['Dovecot: %s is on, so Dovecot logs every user lookup, the lookups of this erasure and '
+                'of its proof search included: new lines that name the subject reach the mail logs and '
+                'the journal after they were erased. Apply the mailprivacy.gdpr.dovecot role (it turns '
+                'these off), then run the request again' % ', '.join(on)]
+
     @staticmethod
     def _unreachable_step(detail):
         if not detail.get('unreachable_mailboxes'):
@@ -288,8 +309,8 @@ class DovecotStore(Store):
         found, detail = self._count(doveadm, users)
         if check_mode:
             return self.result(found=found, detail=detail, erased=found,
-                               manual_steps=self._unreachable_step(detail))
-        manual = []
+                               manual_steps=self._unreachable_step(detail) + self._lookup_logging_step())
+        manual = self._lookup_logging_step()
         for user in users:
             if self.options['kick']:
                 rc, _out = self._run([doveadm, 'kick', user], 'kick')

@@ -37,6 +37,7 @@ class FakeDoveadm(object):
         self.calls = []
         self.rc_overrides = rc_overrides or {}
         self.guid_seq = 100
+        self.settings = {'auth_debug': 'no', 'auth_verbose': 'no', 'mail_debug': 'no'}
 
     def which(self, name):
         return '/usr/bin/' + os.path.basename(name)
@@ -74,6 +75,8 @@ class FakeDoveadm(object):
         if prog == 'doveconf':
             if args == ['-h', 'plugin/lazy_expunge']:
                 return 0, (self.lazy + '\n').encode(), b''
+            if args[:1] == ['-h'] and args[1] in self.settings:
+                return 0, (self.settings[args[1]] + '\n').encode(), b''
             return 1, b'', b''
         fmt = None
         if args[:1] == ['-f']:
@@ -356,3 +359,19 @@ def test_lazy_copy_of_a_mailbox_with_a_wildcard_in_its_name_is_reported(users):
     assert 'ann@' not in json.dumps(res) and 'example' not in json.dumps(res)
     # the copy expunge made is really there, out of doveadm's reach
     assert users['ann@example.org']['boxes'][LAZY + 'a*b']['msgs']
+
+
+@pytest.mark.parametrize('setting', ['auth_debug', 'auth_verbose', 'mail_debug'])
+def test_erase_says_when_dovecot_logs_user_lookups(users, setting):
+    """A DEBUG-era Dovecot logs the erasure's own lookups: the result says so, without PII."""
+    runner = FakeDoveadm(users)
+    runner.settings[setting] = 'yes'
+    for check_mode in (True, False):
+        res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=check_mode)
+        steps = [step for step in res['manual_steps'] if 'logs every user lookup' in step]
+        assert len(steps) == 1 and setting in steps[0] and 'ann' not in steps[0]
+
+
+def test_erase_quiet_dovecot_gives_no_lookup_step(users):
+    res = DovecotStore({}, FakeDoveadm(users)).erase(Subject.from_params(**ANN), check_mode=False)
+    assert not [step for step in res['manual_steps'] if 'user lookup' in step]
