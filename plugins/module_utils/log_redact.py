@@ -646,7 +646,7 @@ class _Watchdog(object):
             os.waitpid(self.pid, 0)
 
 
-def _copy_back(tmp_fd, fd, length, atime_ns, mtime_ns):
+def _copy_back(tmp_fd, fd, length, atime_ns, mtime_ns, sync=True):
     pos = 0
     while pos < length:
         data = os.pread(tmp_fd, min(CHUNK, length - pos), pos)
@@ -655,7 +655,8 @@ def _copy_back(tmp_fd, fd, length, atime_ns, mtime_ns):
         _pwrite_all(fd, data, pos)
         pos += len(data)
     os.ftruncate(fd, length)
-    os.fsync(fd)
+    if sync:
+        os.fsync(fd)
     os.utime(fd, ns=(atime_ns, mtime_ns))
 
 
@@ -734,6 +735,10 @@ def _redact_in_place(path, fd, st, matcher, mode, pause_writers=True):
                 break
             pos, got = _carry(fd, tmp_fd, matcher, mode, pos, size, final=False)
             matched += got
+        # flush what is carried so far now: the fsync while the writers are paused then only
+        # has the last few lines to write (a writer that cannot block, journald forwarding to
+        # rsyslog, drops lines while rsyslog is paused)
+        os.fsync(tmp_fd)
         if pause_writers:
             watchdog = _Watchdog(fd, tmp_fd, tmp)
             for _attempt in range(5):
@@ -765,7 +770,7 @@ def _redact_in_place(path, fd, st, matcher, mode, pause_writers=True):
         length = os.fstat(tmp_fd).st_size
         if watchdog is not None:
             watchdog.send(b'C' + struct.pack('!QQQ', length, final.st_atime_ns, final.st_mtime_ns).hex().encode('ascii'))
-        _copy_back(tmp_fd, fd, length, final.st_atime_ns, final.st_mtime_ns)
+        _copy_back(tmp_fd, fd, length, final.st_atime_ns, final.st_mtime_ns, sync=False)
     finally:
         try:
             if watchdog is not None:
@@ -781,6 +786,7 @@ def _redact_in_place(path, fd, st, matcher, mode, pause_writers=True):
                 os.unlink(tmp)
             except OSError:
                 pass
+    os.fsync(fd)  # after the writers resumed: durable, without lengthening their pause
     return matched
 
 

@@ -136,7 +136,9 @@ class _FileLock(object):
 
 
 def _rewrite(path, keep_lines):
-    fileutil.atomic_write(path, keep_lines, like=path)
+    # a new mtime, as any edit gives: the compiled database (userdb.dat, users/cdb) is rebuilt
+    # when it is older than its sources, also by a re-run after a kill before the rebuild
+    fileutil.atomic_write(path, keep_lines, like=path, keep_times=False)
 
 
 # --------------------------------------------------------------------------------------

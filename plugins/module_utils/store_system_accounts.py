@@ -22,11 +22,13 @@ would be the account of several subjects.
 from __future__ import annotations
 
 import os
+import stat
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
     StoreError,
 )
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import BundleWriter
 
 NOBODY_UID = 65534
@@ -115,6 +117,8 @@ class SystemAccountStore(Store):
         'min_uid': 1000,
         'protected': [],
         'remove_home': False,
+        # the directory of the accounts' mail spool files (login.defs MAIL_DIR); '' leaves them
+        'mail_spool': '/var/mail',
         'userdel': 'userdel',
         'usermod': 'usermod',
         'pkill': 'pkill',
@@ -261,4 +265,42 @@ class SystemAccountStore(Store):
                 raise StoreError('system_accounts: userdel failed (exit %d) after %d of %d account(s); '
                                  'the account is locked' % (rc, erased, found))
             erased += 1
+            step = self._remove_spool(entry)
+            if step:
+                manual.append(step)
         return self.result(found=found, detail=detail, erased=erased, manual_steps=manual)
+
+    SPOOL_MAX = 1024 * 1024
+    FOLDER_DATA = b"DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"
+
+    def _remove_spool(self, entry):
+        """Remove the removed account's mail spool file (``userdel`` without ``-r`` leaves
+        it; its name is the login) when it holds no message but the folder-data pseudo message
+        Dovecot and UW-IMAP keep at the top of an mbox. Otherwise keep it and return a manual
+        step (no PII)."""
+        top = self.options['mail_spool']
+        if not top:
+            return None
+        path = os.path.join(top, entry.name)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != entry.uid:
+            return ('system_accounts: the mail spool file named after a removed account is not a regular '
+                    'file of that account; it was kept, check it by hand')
+        if st.st_size > self.SPOOL_MAX:
+            return ('system_accounts: the mail spool file of a removed account still holds mail (%d bytes) '
+                    'that no mail store erased; it was kept' % st.st_size)
+        with open(path, 'rb') as handle:
+            data = handle.read(self.SPOOL_MAX + 1)
+        messages = (1 if data.startswith(b'From ') else 0) + data.count(b'\nFrom ')
+        if messages == 0 and data.strip():
+            return ('system_accounts: the mail spool file of a removed account is not an empty mbox; it '
+                    'was kept, check it by hand')
+        if messages > 1 or (messages == 1 and self.FOLDER_DATA not in data):
+            return ('system_accounts: the mail spool file of a removed account still holds messages that no '
+                    'mail store erased; it was kept')
+        os.unlink(path)
+        fileutil._fsync_dir(top)  # pylint: disable=protected-access
+        return None

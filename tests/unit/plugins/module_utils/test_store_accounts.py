@@ -166,6 +166,20 @@ def test_userdb_stale_compiled_db_is_rebuilt(courier):
     assert res['found'] == 0 and runner.calls == [['/usr/sbin/makeuserdb']]
 
 
+def test_userdb_rebuilt_by_the_rerun_after_a_failed_or_killed_rebuild(courier):
+    """The database was compiled after its source was last edited (as on a real host); the
+    erasure edits the source, then makeuserdb fails (or the run is killed): the re-run finds
+    nothing in the source but must still rebuild, or the subject could still log in."""
+    dat = courier / 'etc' / 'courier' / 'userdb.dat'
+    os.utime(str(dat), None)  # compiled just now, after every source edit
+    with pytest.raises(StoreError):
+        userdb_store(courier, makeuserdb_runner(rc=1), remove_home=False).erase(
+            Subject.from_params(**ANN), check_mode=False)
+    runner = makeuserdb_runner()
+    res = userdb_store(courier, runner, remove_home=False).erase(Subject.from_params(**ANN), check_mode=False)
+    assert res['found'] == 0 and runner.calls == [['/usr/sbin/makeuserdb']]
+
+
 def test_userdb_shared_home_is_refused(courier):
     path = courier / 'etc' / 'courier' / 'userdb'
     data = path.read_bytes() + b'ann-alias@example.org\thome=' + str(courier / 'vmail' / 'ann').encode() + b'\n'

@@ -74,7 +74,9 @@ def host(tmp_path):
     passwd.write_text(PASSWD)
     group = tmp_path / 'group'
     group.write_text(GROUP)
-    return {'passwd_file': str(passwd), 'group_file': str(group), 'enabled': True}
+    spool = tmp_path / 'spool'
+    spool.mkdir()
+    return {'passwd_file': str(passwd), 'group_file': str(group), 'enabled': True, 'mail_spool': str(spool)}
 
 
 def store(opts, runner=None, **extra):
@@ -230,3 +232,53 @@ def test_domain_subject_gets_manual_step(host):
     res = st.locate(Subject.from_params(domain='example.org'))
     assert res['found'] == 0
     assert res['manual_steps'] and 'example.org' not in res['manual_steps'][0]
+
+
+FOLDER_DATA = (b"From MAILER_DAEMON Mon Nov 23 10:00:00 2026\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n"
+               b"From: Mail System Internal Data <MAILER-DAEMON@h>\n"
+               b"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 1700000000 0000000002\n\n"
+               b"This text is part of the internal format of your mail folder, and is not\na real message.\n")
+MESSAGE = b"From newsletter@example.net Mon Nov 23 10:00:00 2026\nSubject: hi\n\nFrom the start\n"
+
+
+@pytest.mark.parametrize('content, removed', [
+    (b'', True),
+    (FOLDER_DATA, True),
+    (FOLDER_DATA + b'\n' + MESSAGE, False),
+    (MESSAGE, False),
+    (b'not an mbox\n', False),
+])
+def test_mail_spool_of_the_removed_account(host, content, removed):
+    """userdel without -r leaves /var/mail/<login>: removed when it holds no message (Dovecot's
+    folder-data pseudo message aside), kept with a manual step otherwise; others untouched."""
+    spool = host['mail_spool']
+    for name, uid in (('ann', 1001), ('joann', 1002)):
+        path = os.path.join(spool, name)
+        with open(path, 'wb') as fh:
+            fh.write(content)
+        os.chown(path, uid, 8)
+    res = store(host).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert res['erased'] == 1
+    assert os.path.exists(os.path.join(spool, 'ann')) is not removed
+    assert open(os.path.join(spool, 'joann'), 'rb').read() == content
+    steps = [s for s in res['manual_steps'] if 'mail spool' in s]
+    assert len(steps) == (0 if removed else 1) and not any('ann' in s for s in steps)
+
+
+def test_mail_spool_of_another_owner_or_a_link_is_kept(host):
+    spool = host['mail_spool']
+    path = os.path.join(spool, 'ann')
+    with open(path, 'wb') as fh:
+        fh.write(b'')
+    os.chown(path, 1003, 8)
+    res = store(host).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert os.path.exists(path) and any('not a regular file of that account' in s for s in res['manual_steps'])
+
+
+def test_check_mode_keeps_the_mail_spool(host):
+    path = os.path.join(host['mail_spool'], 'ann')
+    with open(path, 'wb') as fh:
+        fh.write(FOLDER_DATA)
+    os.chown(path, 1001, 8)
+    store(host).erase(Subject.from_params(logins=['ann']), check_mode=True)
+    assert os.path.exists(path)
