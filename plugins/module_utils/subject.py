@@ -56,12 +56,18 @@ _POST = rb'(?![A-Za-z0-9_\x80-\xff-])(?!\.[A-Za-z0-9_\x80-\xff-])'
 # what may not follow a login name token
 _LOGIN_POST = rb'(?![A-Za-z0-9_%+=@\x80-\xff-])(?!\.[A-Za-z0-9_\x80-\xff-])'
 
-# byte values that, right before an anchored needle, rule a match out (the lookbehinds)
-_PRE_SET = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-') | frozenset(range(0x80, 0x100))
+# rsyslog writes control characters as '#' and three octal digits ('#011' for a tab, which
+# Dovecot's auth debug lines use between fields): such an escape ends the token before it
+_ESCAPED = rb'(?<=#[0-3][0-7][0-7])'
+
+# byte values that, right before an anchored needle, rule a match out (the prefilter's
+# lookbehinds); no digits, which may end an rsyslog escape: the regex decides there
+_PRE_SET = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._%+-') | frozenset(range(0x80, 0x100))
 _ALL_BYTES = frozenset(range(256))
 _LOGIN_AFTER_SET = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_%+=@-') | frozenset(range(0x80, 0x100))
-_IP4_PRE_SET = frozenset(b'0123456789.')
-_IP6_PRE_SET = frozenset(b'0123456789abcdefABCDEF:')
+_IP4_PRE_SET = frozenset(b'.')
+_IP6_PRE_SET = frozenset(b'abcdefABCDEF:')
+_IP6_AFTER_SET = frozenset(b'0123456789abcdefABCDEF:')
 
 _LABEL_RE = re.compile(r'^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$')
 _WILDCARDS = frozenset('*?')
@@ -363,20 +369,20 @@ class Subject(object):
                 except UnicodeError:
                     pass
             for form in _unique(forms):
-                pats.append(b'(?<![' + _PRE + b'])' + self._local_pattern(local) + b'@'
+                pats.append(b'(?:' + _ESCAPED + b'|(?<![' + _PRE + b']))' + self._local_pattern(local) + b'@'
                             + _domain_bytes(form) + _POST)
         for dom in self.domain_variants:
-            pats.append(b'(?<![' + _PRE + b'])[' + _LOCAL_ANY + b']+@' + _domain_bytes(dom) + _POST)
+            pats.append(b'(?:' + _ESCAPED + b'|(?<![' + _PRE + b']))[' + _LOCAL_ANY + b']+@' + _domain_bytes(dom) + _POST)
         for login in self.logins:
             if '@' in login:
                 continue
-            pats.append(b'(?<![' + _PRE + b'@])' + re.escape(login.encode('utf-8')) + _LOGIN_POST)
+            pats.append(b'(?:' + _ESCAPED + b'|(?<![' + _PRE + b'@]))' + re.escape(login.encode('utf-8')) + _LOGIN_POST)
         for ip in self.ips:
             if ':' in ip:
-                pats.append(b'(?<![0-9A-Fa-f:])(?i:' + re.escape(ip.encode('ascii'))
+                pats.append(b'(?:' + _ESCAPED + b'|(?<![0-9A-Fa-f:]))(?i:' + re.escape(ip.encode('ascii'))
                             + b')(?![0-9A-Fa-f:])')
             else:
-                pats.append(b'(?<![0-9.])' + re.escape(ip.encode('ascii')) + b'(?![0-9])(?!\\.[0-9])')
+                pats.append(b'(?:' + _ESCAPED + b'|(?<![0-9.]))' + re.escape(ip.encode('ascii')) + b'(?![0-9])(?!\\.[0-9])')
         return pats
 
     def regex(self):
@@ -411,7 +417,7 @@ class Subject(object):
                     raw.append((login.encode('utf-8'), _PRE_SET | frozenset(b'@'), _LOGIN_AFTER_SET))
             for ip in self.ips:
                 if ':' in ip:
-                    raw.append((ip.encode('ascii'), _IP6_PRE_SET, _IP6_PRE_SET))
+                    raw.append((ip.encode('ascii'), _IP6_PRE_SET, _IP6_AFTER_SET))
                 else:
                     raw.append((ip.encode('ascii'), _IP4_PRE_SET, frozenset(b'0123456789')))
             if self.fold_needles:

@@ -316,3 +316,25 @@ def test_property_login_validator(value):
     login = s.logins[0]
     assert re.search(r'[*?/\\\s()\[\]{}|^$`;]', login) is None
     assert s.regex().search(login.encode('utf-8'))
+
+
+@pytest.mark.parametrize('line, found', [
+    # rsyslog escapes control characters as '#ooo': Dovecot's tab-separated auth debug lines
+    (b'dovecot: auth: Debug: master in: USER#0111#011alice#011service=lda', True),
+    (b'auth: Debug: userdb out: USER#0111#011alice@example.org#011home=/x', True),
+    (b'imap-login: Login: rip=#011192.0.2.7#011lip=10.0.0.1', True),
+    (b'auth: Debug: client in: rip=#0112001:db8::7#011', True),
+    (b'USER#0111#011alice', True),
+    # a digit that ends no escape still glues: another token
+    (b'USER 1alice service=lda', False),
+    (b'USER#0111alice', False),
+    (b'x#01alice y', False),
+    (b'rip=#0111192.0.2.7 ', False),
+    (b'joann@example.org#011', False),
+])
+def test_rsyslog_control_character_escapes_end_a_token(line, found):
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LineMatcher
+    subject = Subject.from_params(addresses=['alice@example.org'], logins=['alice'],
+                                  ips=['192.0.2.7', '2001:db8::7'])
+    assert bool(subject.regex().search(line)) is found
+    assert bool(LineMatcher(subject).hits(line + b'\n')) is found
