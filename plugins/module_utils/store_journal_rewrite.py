@@ -255,19 +255,16 @@ class JournalRewriter(object):
     def _raw_hit(self, path):
         """Whether the export stream has a line the matcher finds (a fast pre-check over the
         raw stream, field names included: it may say yes where no entry carries the subject,
-        never the other way round)."""
-        tail = b''
+        never the other way round). Stops reading at the first hit."""
+        # imported here: store_logs imports this module for JournalStore
+        from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (  # pylint: disable=import-outside-toplevel
+            iter_regions,
+            iter_stream_chunks,
+        )
         with self.runner.stream([self.journalctl, '--no-pager', '--file=' + path, '--output=export'],
                                 check=False) as handle:
-            while True:
-                data = handle.read(CHUNK)
-                if not data:
-                    return bool(tail) and bool(self.matcher.hits(tail))
-                buf = tail + data
-                cut = buf.rfind(b'\n') + 1
-                if cut and self.matcher.hits(buf, 0, cut):
-                    return True
-                tail = buf[cut:]
+            return any(hits for _buf, _start, _end, hits in
+                       iter_regions(iter_stream_chunks(handle, CHUNK), self.matcher))
 
     def count(self, path):
         """Number of entries of the file that carry the subject."""
