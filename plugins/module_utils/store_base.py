@@ -126,22 +126,8 @@ class Runner(object):
         """A binary file object reading the command's stdout as it runs (for output too big
         to hold in memory). On leaving the block the command is waited for; with ``check``
         a non-zero exit raises StoreError. Leaving early terminates the command."""
-        try:
-            proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                    stdin=subprocess.DEVNULL, env=self.env)
-        except OSError:
-            raise StoreError('%s: cannot be run' % self._label(argv))
-        finished = False
-        try:
-            yield proc.stdout
-            finished = True
-        finally:
-            if not finished and proc.poll() is None:
-                proc.terminate()
-            proc.stdout.close()
-            rc = proc.wait()
-        if check and rc != 0:
-            raise StoreError('%s failed (exit %d)' % (self._label(argv), rc))
+        with self._piped(argv, check, reading=True) as handle:
+            yield handle
 
     @contextlib.contextmanager
     def sink(self, argv, check=True):
@@ -149,20 +135,35 @@ class Runner(object):
         discarded). On leaving the block stdin is closed and the command waited for; with
         ``check`` a non-zero exit raises StoreError. Leaving by an exception kills the
         command."""
+        with self._piped(argv, check, reading=False) as handle:
+            yield handle
+
+    @contextlib.contextmanager
+    def _piped(self, argv, check, reading):
+        """The command with one pipe: its stdout (``reading``) or its stdin; stderr and the
+        other stream are discarded. Leaving the block early ends the command (SIGTERM for a
+        reader, SIGKILL for a writer, whose half-fed input must not be acted on)."""
+        if reading:
+            pipes = dict(stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        else:
+            pipes = dict(stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         try:
-            proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, env=self.env)
+            proc = subprocess.Popen(list(argv), stderr=subprocess.DEVNULL, env=self.env, **pipes)
         except OSError:
             raise StoreError('%s: cannot be run' % self._label(argv))
+        pipe = proc.stdout if reading else proc.stdin
         finished = False
         try:
-            yield proc.stdin
+            yield pipe
             finished = True
         finally:
-            if not finished:
-                proc.kill()
+            if not finished and proc.poll() is None:
+                if reading:
+                    proc.terminate()
+                else:
+                    proc.kill()
             try:
-                proc.stdin.close()
+                pipe.close()
             except OSError:  # a command that died early: its exit status tells
                 pass
             rc = proc.wait()

@@ -22,7 +22,9 @@ so it can be replaced by a copy without them:
    that held only the subject's entries is removed.
 
 Active files (``system.journal``, ``user-1000.journal``) are rotated first with
-``journalctl --rotate``. Sealed files (Forward Secure Sealing) are never rewritten: the copy
+``journalctl --rotate``, after ``journalctl --sync`` so that lines already logged (by the
+erasure's own commands, such as ``userdel``) are in the files. Lines naming the subject that
+arrive after a rotation lead to another rotation, at most ``MAX_ROTATIONS`` in all. Sealed files (Forward Secure Sealing) are never rewritten: the copy
 could not carry the seal, so they are left with a manual step. A file still ONLINE after the
 rotation is left too. An interrupted run leaves at most a temporary file in the hidden
 directory (only other entries, never the subject's), removed by the next run.
@@ -40,6 +42,8 @@ import re
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 
 TEMP_DIR = '.mailprivacy-rewrite'
+# rotations per erasure: the first one, and more while lines naming the subject keep arriving
+MAX_ROTATIONS = 3
 CHUNK = 1024 * 1024
 BATCH = 1024 * 1024
 REMOTE_CANDIDATES = ('/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote')
@@ -279,6 +283,12 @@ class JournalRewriter(object):
 
     def rotate(self):
         self.runner.run([self.journalctl, '--rotate'])
+
+    def sync(self):
+        """``journalctl --sync``: journald writes what it has queued (messages already sent to
+        its sockets, such as the lines the other stores' commands just logged) before this
+        returns. Best effort: without a running journald there is nothing queued."""
+        self.runner.run([self.journalctl, '--sync'], check=False)
 
     @staticmethod
     def temp_dir(top):

@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - Python 2 is not supported on targets
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_retention import journal_erase_step
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_rewrite import (
+    MAX_ROTATIONS,
     JournalRewriter,
     find_remote,
     is_active,
@@ -955,36 +956,32 @@ class JournalStore(Store):
         rewriter = JournalRewriter(self.runner, self._journalctl(), remote, LineMatcher(subject))
         res = self.result(found=found.get('found', 0), detail=dict(found.get('detail') or {'journal': 0}),
                           erased=0, manual_steps=[])
-        counts = dict((path, rewriter.count(path)) for path in journal_files(self.options['directories']))
+        directories = self.options['directories']
+        rewriter.sync()
+        counts = dict((path, rewriter.count(path)) for path in journal_files(directories))
         if check_mode:
             res['erased'] = sum(counts.values())
             return res
-        if any(n and is_active(path) for path, n in counts.items()):
-            rewriter.rotate()
-            counts = dict((path, rewriter.count(path)) for path in journal_files(self.options['directories']))
         erased = 0
         left = {'sealed': 0, 'online': 0, 'refused': 0}
-        for top in self.options['directories']:
-            todo = [p for p, n in sorted(counts.items()) if n and p.startswith(top.rstrip('/') + '/')]
-            if not todo:
-                continue
-            tmpdir = rewriter.temp_dir(top)
-            lock = rewriter.lock(tmpdir)
-            try:
-                rewriter.remove_stale(tmpdir)
-                for path in todo:
-                    header = rewriter.header(path)
-                    if header['sealed']:
-                        left['sealed'] += counts[path]
-                    elif is_active(path) or header['state'] == 'ONLINE':
-                        left['online'] += counts[path]
-                    else:
-                        try:
-                            erased += rewriter.rewrite(path, tmpdir)
-                        except StoreError:
-                            left['refused'] += counts[path]
-            finally:
-                os.close(lock)
+        done = set()
+        rotations = 0
+        while True:
+            erased += self._rewrite_archived(rewriter, counts, left)
+            done.update(path for path in counts if not is_active(path))
+            pending = sum(n for path, n in counts.items() if n and is_active(path))
+            if not pending:
+                break
+            if rotations == MAX_ROTATIONS:
+                # still arriving after the last rotation: someone keeps logging the subject
+                left['online'] += pending
+                break
+            rewriter.rotate()
+            rotations += 1
+            rewriter.sync()
+            # only the files the rotation made (and the new active ones) can hold new hits
+            counts = dict((path, rewriter.count(path)) for path in journal_files(directories)
+                          if path not in done)
         res['erased'] = erased
         if left['sealed']:
             res['manual_steps'].append(
@@ -999,3 +996,31 @@ class JournalStore(Store):
             res['reason'] = ('%d entries are in journal files whose rewrite was refused (the copy did not '
                              'read back identical, or the file changed); those files are kept' % left['refused'])
         return res
+
+    def _rewrite_archived(self, rewriter, counts, left):
+        """Rewrite the archived files of ``counts`` that hold the subject; the entries dropped.
+        Sealed, still-online and refused files are counted in ``left``."""
+        erased = 0
+        for top in self.options['directories']:
+            todo = [p for p, n in sorted(counts.items())
+                    if n and not is_active(p) and p.startswith(top.rstrip('/') + '/')]
+            if not todo:
+                continue
+            tmpdir = rewriter.temp_dir(top)
+            lock = rewriter.lock(tmpdir)
+            try:
+                rewriter.remove_stale(tmpdir)
+                for path in todo:
+                    header = rewriter.header(path)
+                    if header['sealed']:
+                        left['sealed'] += counts[path]
+                    elif header['state'] == 'ONLINE':
+                        left['online'] += counts[path]
+                    else:
+                        try:
+                            erased += rewriter.rewrite(path, tmpdir)
+                        except StoreError:
+                            left['refused'] += counts[path]
+            finally:
+                os.close(lock)
+        return erased

@@ -36,6 +36,10 @@ BOOT = 'fedcba9876543210fedcba9876543210'
 ARCHIVED = 'system@00112233445566778899aabbccddeeff-0000000000000001-0005f0a0b0c0d0e0.journal'
 
 
+def archived_name(n):
+    return ARCHIVED.replace('0000000000000001', '%016x' % n)
+
+
 def text_field(name, value):
     return b'%s=%s\n' % (name, value)
 
@@ -117,7 +121,8 @@ def sha(path):
 
 
 def store(root, runner=None):
-    return JournalStore({'directories': [str(root)], 'args': ['--directory=' + str(root)]}, runner or Runner())
+    # the Spy (below): this machine's own journald is never synced or rotated by a test
+    return JournalStore({'directories': [str(root)], 'args': ['--directory=' + str(root)]}, runner or Spy())
 
 
 # ------------------------------------------------------------------------------ the format
@@ -206,20 +211,31 @@ def test_file_of_only_the_subject_is_removed_and_untouched_files_stay(tmp_path):
 
 
 class Spy(Runner):
-    """The real runner, but ``journalctl --rotate`` is simulated (journald's rename of the
-    active file to an archived name) and some outputs can be altered."""
+    """The real runner, but ``journalctl --rotate`` and ``--sync`` are simulated (journald's
+    rename of the active file to an archived name; ``late``: export streams that journald
+    writes to a new active file when the n-th sync after a rotation is asked for, as lines
+    the erasure's own commands logged) and some outputs can be altered."""
 
-    def __init__(self, header=None, alter_copy=False):
+    def __init__(self, header=None, alter_copy=False, late=()):
         super(Spy, self).__init__()
         self.calls = []
         self.header = header
         self.alter_copy = alter_copy
         self.active = None
+        self.rotations = 0
+        self.late = list(late)
 
     def run(self, argv, data=None, check=True):
         self.calls.append([os.path.basename(str(a)) for a in argv])
         if '--rotate' in argv:
-            os.rename(self.active, os.path.join(os.path.dirname(self.active), ARCHIVED))
+            assert self.active, 'a rotation nobody expected'
+            self.rotations += 1
+            if os.path.exists(self.active):
+                os.rename(self.active, os.path.join(os.path.dirname(self.active), archived_name(self.rotations)))
+            return 0, b'', b''
+        if '--sync' in argv:
+            if self.rotations and self.late:
+                make_journal(self.active, self.late.pop(0))
             return 0, b'', b''
         if self.header is not None and '--header' in argv:
             return 0, self.header.encode(), b''
@@ -248,6 +264,43 @@ def test_active_file_is_rotated_first(tmp_path):
     assert ['journalctl', '--rotate'] in spy.calls
     assert res['erased'] == n_subject and not active.exists()
     assert not any(hit for _f, hit in jr.classify(export(root / MACHINE / ARCHIVED), LineMatcher(ANN)))
+
+
+@needs_tools
+def test_lines_logged_around_the_rotation_are_erased_by_another_rotation(tmp_path):
+    """The lines the erasure's own commands log (userdel, doveadm) reach journald's socket
+    before the erasure, but journald may write them after the first rotation: the store
+    syncs, finds them in the new active file and rotates again."""
+    stream, n_subject = corpus(100)
+    late, n_late = corpus(30, seed=11)
+    root = tmp_path / 'journal'
+    active = root / MACHINE / 'system.journal'
+    make_journal(active, stream)
+    spy = Spy(late=[late])
+    spy.active = str(active)
+    res = store(root, spy).erase(ANN, check_mode=False)
+    assert n_late and spy.rotations == 2 and ['journalctl', '--sync'] in spy.calls
+    assert res['erased'] == n_subject + n_late and not res['manual_steps']
+    for n in (1, 2):
+        assert not any(hit for _f, hit in jr.classify(export(root / MACHINE / archived_name(n)), LineMatcher(ANN)))
+    assert store(root, Spy()).locate(ANN)['found'] == 0
+
+
+@needs_tools
+def test_a_subject_logged_after_every_rotation_is_left_with_a_manual_step(tmp_path):
+    stream, n_subject = corpus(60)
+    late, n_late = corpus(20, seed=11)
+    root = tmp_path / 'journal'
+    active = root / MACHINE / 'system.journal'
+    make_journal(active, stream)
+    spy = Spy(late=[late] * (jr.MAX_ROTATIONS + 1))
+    spy.active = str(active)
+    res = store(root, spy).erase(ANN, check_mode=False)
+    assert spy.rotations == jr.MAX_ROTATIONS
+    assert res['erased'] == n_subject + (jr.MAX_ROTATIONS - 1) * n_late
+    assert len(res['manual_steps']) == 1 and 'still writes' in res['manual_steps'][0]
+    assert '%d entries' % n_late in res['manual_steps'][0] and 'ann' not in res['manual_steps'][0]
+    assert active.exists()  # the file journald writes is never rewritten
 
 
 @needs_tools
