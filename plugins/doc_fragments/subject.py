@@ -58,7 +58,8 @@ options:
         and unknown options are refused."
       - "Options of the log store V(logs): C(paths) (absolute globs, C(**) recurses; default Debian's
         C(/var/log/mail.log*), C(mail.info*), C(mail.warn*), C(mail.err*), C(syslog*), C(dovecot*.log*),
-        C(/var/log/horde/*.log*) and C(/var/log/qmail/**)), C(extra_paths) (added to C(paths)), C(exclude)
+        C(/var/log/horde/*.log*), C(/var/log/qmail/**) and C(/var/log/auth.log*) (PAM's lines for the mail
+        logins)), C(extra_paths) (added to C(paths)), C(exclude)
         (globs), C(chunk_size) (bytes per read), C(threads) (read in a helper thread)."
       - "Options of V(journal): C(journalctl) (command), C(args) (extra arguments such as C([--since, 2024-01-01])),
         C(directories) (journal directories whose presence makes the store available; erasure rewrites the

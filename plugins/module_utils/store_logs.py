@@ -63,7 +63,9 @@ MAX_CARRY = 64 * 1024 * 1024
 
 CATEGORIES = ('live', 'rotated', 'compressed', 'multilog')
 
-DEFAULT_PATHS = [
+# The mail services' own logs: what the roles control, so what the drift check (log_audit)
+# reads by default.
+MAIL_LOG_PATHS = [
     '/var/log/mail.log*',
     '/var/log/mail.info*',
     '/var/log/mail.warn*',
@@ -73,6 +75,11 @@ DEFAULT_PATHS = [
     '/var/log/horde/*.log*',
     '/var/log/qmail/**',
 ]
+# Where a subject's lines are searched, exported and erased: the mail logs and Debian's
+# auth,authpriv sink, which holds PAM's lines for the mail logins (pam_unix
+# 'authentication failure; ... user=alice') and the account tools' (userdel). No role can
+# keep those lines out, so the drift check leaves the file alone.
+DEFAULT_PATHS = MAIL_LOG_PATHS + ['/var/log/auth.log*']
 
 # multilog control files, never log data
 _MULTILOG_CONTROL = frozenset(('lock', 'state', 'newstate', 'processed', 'previous'))

@@ -52,7 +52,8 @@ options:
   paths:
     description:
       - Absolute globs of the log files (C(**) recurses). Empty means Debian's mail logs, C(syslog),
-        Dovecot and Horde file logs and C(/var/log/qmail/**) (the defaults of the collection's log store).
+        Dovecot and Horde file logs and C(/var/log/qmail/**) (the log store's defaults without
+        C(/var/log/auth.log*), whose PAM lines name users by design, which no role can change).
     type: list
     elements: str
     default: []
@@ -208,7 +209,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import pii_patterns
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Runner, StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
-    DEFAULT_PATHS,
+    MAIL_LOG_PATHS,
     LogStore,
     iter_file_chunks,
     iter_regions,
@@ -284,7 +285,7 @@ def audit(params, runner=None, now=None, proc='/proc'):
     names = counter.names
 
     store_opts = {
-        'paths': list(params.get('paths') or DEFAULT_PATHS),
+        'paths': list(params.get('paths') or MAIL_LOG_PATHS),
         'extra_paths': list(params.get('extra_paths') or []),
         'exclude': list(params.get('exclude') or []),
     }

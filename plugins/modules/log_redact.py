@@ -67,7 +67,7 @@ options:
     description:
       - Absolute globs of the log files (C(**) recurses). Default the log store's locations, Debian's
         C(/var/log/mail.log*), C(mail.info*), C(mail.warn*), C(mail.err*), C(syslog*), C(dovecot*.log*),
-        C(/var/log/horde/*.log*) and C(/var/log/qmail/**).
+        C(/var/log/horde/*.log*), C(/var/log/qmail/**) and C(/var/log/auth.log*) (PAM's lines for the mail logins).
       - Symbolic links and files behind symbolic links are refused, so are files that are not regular files
         and files whose compression cannot be read.
     type: list

@@ -45,7 +45,7 @@ PASSWORDS = {'alice': 'lab-Alice-2026', 'bob': 'lab-Bob-2026'}
 # operator's own mail domain and appears as configuration (store_options.system_accounts.
 # local_domains) in the module invocation; the subject's address is.
 FORBIDDEN = ['alice', 'bob', 'alice@example.org', 'lab-Alice-2026', 'lab-Bob-2026']
-LOG_GLOBS = '/var/log/mail.log* /var/log/syslog* /var/log/dovecot*.log* /var/log/qmail -type f'
+LOG_GLOBS = '/var/log/mail.log* /var/log/syslog* /var/log/auth.log* /var/log/dovecot*.log* /var/log/qmail -type f'
 
 
 def podman(host, script, check=False):

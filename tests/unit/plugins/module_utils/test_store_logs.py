@@ -28,6 +28,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import
     LineMatcher,
     LogFile,
     LogStore,
+    MAIL_LOG_PATHS,
     bundle_name,
     category_of,
     iter_file_chunks,
@@ -308,6 +309,29 @@ def test_default_paths_are_debian_mail_logs():
                      '/var/log/horde/*.log*', '/var/log/qmail/**'):
         assert expected in paths
     assert LogStore({'extra_paths': ['/srv/log/*.log']}).options['paths'] == paths
+    # PAM's lines for the mail logins and userdel's name the subject in Debian's auth,authpriv sink
+    assert '/var/log/auth.log*' in paths and '/var/log/auth.log*' not in MAIL_LOG_PATHS
+    assert set(MAIL_LOG_PATHS) < set(paths)
+
+
+def test_auth_log_lines_of_the_subject_are_found_and_erased_others_kept(tmp_path):
+    """The default pattern matched against a /var/log lookalike: PAM and userdel lines that
+    name the subject go, the other users' and the system's stay (rotated and gzip too)."""
+    auth = [b'2026-11-20T10:00:00 mx1 dovecot[9]: pam_unix(dovecot:auth): authentication failure; '
+            b'logname= uid=0 euid=0 tty=dovecot ruser=ann rhost=192.0.2.7  user=ann',
+            b'2026-11-20T10:00:01 mx1 userdel[10]: delete user \'ann\'',
+            b'2026-11-20T10:00:02 mx1 sshd[11]: pam_unix(sshd:session): session opened for user joann(uid=1001)',
+            b'2026-11-20T10:00:03 mx1 sudo: bob : TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/ls',
+            b'2026-11-20T10:00:04 mx1 CRON[12]: pam_unix(cron:session): session closed for user root']
+    write(str(tmp_path / 'auth.log'), b'\n'.join(auth) + b'\n')
+    write(str(tmp_path / 'auth.log.2.gz'), b'\n'.join(auth[1:]) + b'\n', 'gz')
+    pattern = [p for p in LogStore().options['paths'] if p.startswith('/var/log/auth')][0]
+    store = LogStore({'paths': [str(tmp_path) + pattern[len('/var/log'):]]})
+    ann = Subject.from_params(addresses=['ann@example.com'], logins=['ann'])
+    assert store.locate(ann)['detail'] == {'live': 2, 'rotated': 0, 'compressed': 1, 'multilog': 0}
+    res = store.erase(ann, False)
+    assert res['erased'] == 3 and store.locate(ann)['found'] == 0
+    assert (tmp_path / 'auth.log').read_bytes() == b'\n'.join(auth[2:]) + b'\n'
 
 
 def _tree_state(root):

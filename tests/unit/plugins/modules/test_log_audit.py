@@ -306,6 +306,23 @@ def test_audit_damaged_file_is_a_problem_not_a_crash(tmp_path):
     assert res["problems"] == {"files unreadable or damaged (skipped)": 1}
 
 
+def test_default_paths_are_the_mail_logs_without_auth_log(monkeypatch):
+    """The drift check reads what the roles control: the subject stores' defaults include
+    /var/log/auth.log*, whose PAM lines name users by design, the audit's do not."""
+    seen = {}
+
+    class Recorder(object):
+        def __init__(self, opts, runner=None):
+            seen.update(opts)
+            raise StoreError("recorded")
+
+    monkeypatch.setattr(log_audit, "LogStore", Recorder)
+    with pytest.raises(log_audit.AuditError):
+        log_audit.audit(params("/nonexistent", paths=[], journal=False), runner=FakeRunner())
+    assert seen["paths"] and "/var/log/mail.log*" in seen["paths"]
+    assert not [p for p in seen["paths"] if "auth.log" in p]
+
+
 def test_audit_refuses_bad_parameters(tmp_path):
     for bad in ({"days": 0}, {"accept": ["nope"]}, {"ignore_networks": ["alice"]}, {"paths": ["relative/*.log"]}):
         with pytest.raises(log_audit.AuditError):
