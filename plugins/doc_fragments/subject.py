@@ -61,6 +61,10 @@ options:
         C(/var/log/horde/*.log*), C(/var/log/qmail/**) and C(/var/log/auth.log*) (PAM's lines for the mail
         logins)), C(extra_paths) (added to C(paths)), C(exclude)
         (globs), C(chunk_size) (bytes per read), C(threads) (read in a helper thread)."
+      - "Options of V(dovecot): C(doveadm), C(doveconf) (commands), C(lazy_expunge) (V(auto) reads the
+        lazy_expunge plugin's namespace), C(kick), C(purge) (end the user's sessions first, run C(doveadm purge)
+        after the expunge), C(cache_purge) (compress each mailbox's C(dovecot.index.cache) after the expunge,
+        which otherwise keeps the expunged messages' cached headers; default V(true)), C(trash_mailboxes)."
       - "Options of V(journal): C(journalctl) (command), C(args) (extra arguments such as C([--since, 2024-01-01])),
         C(directories) (journal directories whose presence makes the store available; erasure rewrites the
         journal files under them), C(rewrite) (erasure rewrites archived journal files without the subject's

@@ -70,6 +70,9 @@ class DovecotStore(Store):
         'lazy_expunge': 'auto',
         'kick': True,
         'purge': True,
+        # doveadm expunge leaves the expunged messages' cached headers (From, Subject,
+        # Message-ID) in dovecot.index.cache until Dovecot compresses the file: compress it now
+        'cache_purge': True,
         'trash_mailboxes': ['Trash', 'Deleted Messages', 'Deleted Items', 'INBOX.Trash', 'INBOX/Trash'],
     }
 
@@ -303,6 +306,19 @@ class DovecotStore(Store):
                               kind='index', count=sum(len(b['messages']) for b in index))
         return self.result(found=found, detail=detail, files=writer.files)
 
+    def _purge_caches(self, doveadm, user, boxes):
+        """Compress the index cache of every mailbox of the user (``doveadm mailbox cache
+        purge``, Dovecot 2.3.14 and later), so that no cached header of an expunged message
+        stays. False when that failed or a mailbox could not be named."""
+        names = [name for name, _guid, _messages, category in boxes if category != 'unreachable']
+        # a name doveadm would take for an option cannot be given safely
+        ok = all(name and not name.startswith('-') for name in names)
+        names = [name for name in names if name and not name.startswith('-')]
+        if names:
+            rc, _out = self._run([doveadm, 'mailbox', 'cache', 'purge', '-u', user] + names, 'cache purge')
+            ok = ok and rc == 0
+        return ok
+
     def erase(self, subject, check_mode):
         doveadm = self._doveadm()
         users = self._users(subject)
@@ -311,6 +327,7 @@ class DovecotStore(Store):
             return self.result(found=found, detail=detail, erased=found,
                                manual_steps=self._unreachable_step(detail) + self._lookup_logging_step())
         manual = self._lookup_logging_step()
+        cache_left = 0
         for user in users:
             if self.options['kick']:
                 rc, _out = self._run([doveadm, 'kick', user], 'kick')
@@ -320,7 +337,8 @@ class DovecotStore(Store):
             if rc != 0:
                 raise StoreError('dovecot: doveadm expunge failed (exit %d)' % rc)
             # expunge copied the messages into the lazy-expunge namespace: expunge those too
-            for name, guid, messages, _category in self._mailboxes(doveadm, user):
+            boxes = self._mailboxes(doveadm, user)
+            for name, guid, messages, _category in boxes:
                 if messages and guid:
                     rc, _out = self._run([doveadm, 'expunge', '-u', user] + _box_query(name, guid)
                                          + ['all'], 'expunge')
@@ -330,8 +348,15 @@ class DovecotStore(Store):
                 rc, _out = self._run([doveadm, 'purge', '-u', user], 'purge')
                 if rc != 0:
                     raise StoreError('dovecot: doveadm purge failed (exit %d)' % rc)
+            if self.options['cache_purge'] and not self._purge_caches(doveadm, user, boxes):
+                cache_left += 1
         after, after_detail = self._count(doveadm, users)
         manual.extend(self._unreachable_step(after_detail))
+        if cache_left:
+            manual.append('Dovecot: the index caches (dovecot.index.cache) of %d user(s) could not be compressed '
+                          'with doveadm mailbox cache purge, so they may still hold cached headers (From, Subject) '
+                          'of the expunged messages until Dovecot compresses them: run the erasure again, or '
+                          'remove those files while the user is logged out' % cache_left)
         if after:
             manual.append('Dovecot: %d message(s) of the subject remain after expunge (new deliveries '
                           'or a namespace doveadm cannot reach); run the erasure again' % after)

@@ -256,7 +256,7 @@ class JournalRewriter(object):
     def _export(self, path):
         return self.runner.stream([self.journalctl, '--no-pager', '--file=' + path, '--output=export'])
 
-    def _raw_hit(self, path):
+    def may_hold(self, path):
         """Whether the export stream has a line the matcher finds (a fast pre-check over the
         raw stream, field names included: it may say yes where no entry carries the subject,
         never the other way round). Stops reading at the first hit."""
@@ -272,7 +272,7 @@ class JournalRewriter(object):
 
     def count(self, path):
         """Number of entries of the file that carry the subject."""
-        if not self._raw_hit(path):
+        if not self.may_hold(path):
             return 0
         with self._export(path) as handle:
             return sum(1 for _fields, hit in iter_classified(handle, self.matcher) if hit)

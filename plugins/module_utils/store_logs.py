@@ -965,30 +965,32 @@ class JournalStore(Store):
                           erased=0, manual_steps=[])
         directories = self.options['directories']
         rewriter.sync()
-        counts = dict((path, rewriter.count(path)) for path in journal_files(directories))
         if check_mode:
-            res['erased'] = sum(counts.values())
+            res['erased'] = sum(rewriter.count(path) for path in journal_files(directories))
             return res
+        # a real run reads each file fully once more (the rewrite classifies every entry), so
+        # here only the fast pre-check: does the file's stream hold an identifier at all?
+        flagged = [path for path in journal_files(directories) if rewriter.may_hold(path)]
         erased = 0
         left = {'sealed': 0, 'online': 0, 'refused': 0}
         done = set()
         rotations = 0
         while True:
-            erased += self._rewrite_archived(rewriter, counts, left)
-            done.update(path for path in counts if not is_active(path))
-            pending = sum(n for path, n in counts.items() if n and is_active(path))
-            if not pending:
+            erased += self._rewrite_archived(rewriter, flagged, left)
+            done.update(path for path in flagged if not is_active(path))
+            active = [path for path in flagged if is_active(path)]
+            if not active:
                 break
             if rotations == MAX_ROTATIONS:
                 # still arriving after the last rotation: someone keeps logging the subject
-                left['online'] += pending
+                left['online'] += sum(rewriter.count(path) for path in active)
                 break
             rewriter.rotate()
             rotations += 1
             rewriter.sync()
             # only the files the rotation made (and the new active ones) can hold new hits
-            counts = dict((path, rewriter.count(path)) for path in journal_files(directories)
-                          if path not in done)
+            flagged = [path for path in journal_files(directories)
+                       if path not in done and rewriter.may_hold(path)]
         res['erased'] = erased
         if left['sealed']:
             res['manual_steps'].append(
@@ -1004,13 +1006,13 @@ class JournalStore(Store):
                              'read back identical, or the file changed); those files are kept' % left['refused'])
         return res
 
-    def _rewrite_archived(self, rewriter, counts, left):
-        """Rewrite the archived files of ``counts`` that hold the subject; the entries dropped.
-        Sealed, still-online and refused files are counted in ``left``."""
+    def _rewrite_archived(self, rewriter, flagged, left):
+        """Rewrite the archived files of ``flagged`` (those whose stream may hold the subject);
+        the entries dropped. The subject's entries in sealed, still-online and refused files are
+        counted in ``left``."""
         erased = 0
         for top in self.options['directories']:
-            todo = [p for p, n in sorted(counts.items())
-                    if n and not is_active(p) and p.startswith(top.rstrip('/') + '/')]
+            todo = [p for p in sorted(flagged) if not is_active(p) and p.startswith(top.rstrip('/') + '/')]
             if not todo:
                 continue
             tmpdir = rewriter.temp_dir(top)
@@ -1020,14 +1022,14 @@ class JournalStore(Store):
                 for path in todo:
                     header = rewriter.header(path)
                     if header['sealed']:
-                        left['sealed'] += counts[path]
+                        left['sealed'] += rewriter.count(path)
                     elif header['state'] == 'ONLINE':
-                        left['online'] += counts[path]
+                        left['online'] += rewriter.count(path)
                     else:
                         try:
                             erased += rewriter.rewrite(path, tmpdir)
                         except StoreError:
-                            left['refused'] += counts[path]
+                            left['refused'] += rewriter.count(path)
             finally:
                 os.close(lock)
         return erased

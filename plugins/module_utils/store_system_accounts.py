@@ -241,6 +241,7 @@ class SystemAccountStore(Store):
         pkill = self._tool('pkill')
         loginctl = self._tool('loginctl')
         erased = 0
+        kept_homes = 0
         for entry in mine:
             # lock first (password and expiry: key logins end too), so no new session starts
             rc, _out, _err = self.runner.run([usermod, '-L', '-e', '1', '--', entry.name], check=False)
@@ -268,6 +269,13 @@ class SystemAccountStore(Store):
             step = self._remove_spool(entry)
             if step:
                 manual.append(step)
+            if not self.options['remove_home'] and entry.home not in NON_HOMES and os.path.isdir(entry.home):
+                kept_homes += 1
+        if kept_homes:
+            manual.append('system_accounts: the home directories of %d removed account(s) were kept (remove_home '
+                          'is false); their names are the logins and they may hold more of the subject\'s files '
+                          '(for example Dovecot index files), now owned by an unused uid: check them and remove '
+                          'them' % kept_homes)
         return self.result(found=found, detail=detail, erased=erased, manual_steps=manual)
 
     SPOOL_MAX = 1024 * 1024

@@ -14,6 +14,7 @@ files), then hashes bob's mail, log lines and Horde rows on every host, erases a
 playbooks/subject_erase.yml and proves:
 
 * alice cannot log in over IMAP (on the hosts that serve IMAP) and IMAP shows nothing of hers;
+* no file under the mail roots holds a Message-ID of her mail (Dovecot's index caches included);
 * no log file or journal of any host holds a line that names her (every journal field is read);
 * Horde's database holds no row that names her;
 * bob's messages, log lines and Horde rows are byte for byte what they were (hashes taken before);
@@ -94,6 +95,15 @@ def mail_hashes(host, user):
         if '/%s' % user in path:
             result[path] = digest
     return result
+
+
+def mail_traces(host, user):
+    """Files under the mail roots that hold a Message-ID of the user's lab mail: the messages,
+    and also what caches their headers (Dovecot's dovecot.index.cache keeps the cached From,
+    Subject and Message-ID of expunged messages until it is compressed)."""
+    _rc, out = podman(host, "grep -rlaF -e '-%s@example.net>' /home /var/mail /var/vmail /var/lib/dovecot "
+                            "/var/lib/courier /var/qmail/queue 2>/dev/null; true" % user)
+    return sorted(out.decode('utf-8', 'replace').split())
 
 
 def log_text(host):
@@ -189,6 +199,7 @@ def lab():
         imap_bob = imap_login(host, 'bob')
         before[host] = {'bob_mail': mail_hashes(host, 'bob'), 'bob_lines': bob_lines(host),
                         'alice_mail': mail_hashes(host, 'alice'), 'imap_bob': imap_bob,
+                        'alice_traces': mail_traces(host, 'alice'),
                         'alice_journal': journal_export(host).count(b'alice'),
                         'alice_rows': len(horde_rows(host, 'alice')), 'bob_rows': horde_rows(host, 'bob')}
     yield {'hosts': hosts, 'before': before}
@@ -217,6 +228,7 @@ def test_erase_one_subject_everywhere(tmp_path, key_file, lab):
     subject = write_yaml(tmp_path / 'subject.yml', {'gdpr_subject': ALICE, 'gdpr_request_id': 'lab-erase-1',
                                                     'gdpr_confirm_erase': 'lab-erase-1'})
     assert any(lab['before'][h]['alice_mail'] for h in lab['hosts']), 'the seed left alice no mail'
+    assert any(lab['before'][h]['alice_traces'] for h in lab['hosts']), 'no file holds a Message-ID of alice'
     # the searches below can fail: before the erasure they find her
     assert any(lab['before'][h]['alice_journal'] for h in lab['hosts']), 'alice is in no journal'
     assert any(lab['before'][h]['alice_rows'] for h in lab['hosts']), 'the seed left alice no Horde rows'
@@ -232,6 +244,7 @@ def test_erase_one_subject_everywhere(tmp_path, key_file, lab):
         assert entry['outcome'] == 'ok' and entry['proof_found'] == 0, host
         # nothing of alice left: no mail file, no log line, no IMAP login, an empty IMAP view
         assert mail_hashes(host, 'alice') == {}, host
+        assert mail_traces(host, 'alice') == [], '%s: files still hold her Message-IDs' % host
         assert not [line for line in log_text(host).splitlines() if b'alice' in line], host
         assert b'alice' not in journal_export(host), '%s: a journal field still names alice' % host
         assert horde_rows(host, 'alice') == [], '%s: Horde still holds rows of alice' % host

@@ -8,7 +8,8 @@
  *   php-horde-turba, is installed and configured)
  *
  * Usage: php horde-seed-user.php USER FULLNAME FROM_ADDR [CONTACT_NAME CONTACT_EMAIL]
- * Prints "prefs" and, when a contact was created, "contact <uid>".
+ * Prints "prefs" and, when a contact was created, "contact <uid>" ("contact exists" when
+ * the same contact is there already, so a second run succeeds).
  */
 require_once 'PEAR/Config.php';
 require_once PEAR_Config::singleton()->get('horde_dir', null, 'pear.horde.org') . '/lib/Application.php';
@@ -33,5 +34,10 @@ echo "prefs\n";
 if ($argc >= 6 && $registry->hasInterface('contacts')) {
     $vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:" . $argv[4] . "\r\nN:" . $argv[4]
         . ";;;;\r\nEMAIL;TYPE=INTERNET:" . $argv[5] . "\r\nEND:VCARD\r\n";
-    echo 'contact ', $registry->call('contacts/import', array($vcard, 'text/x-vcard')), "\n";
+    try {
+        echo 'contact ', $registry->call('contacts/import', array($vcard, 'text/x-vcard')), "\n";
+    } catch (Turba_Exception_ObjectExists $e) {
+        // a second seed of the same user (the lab is re-seeded): the contact is there already
+        echo "contact exists\n";
+    }
 }

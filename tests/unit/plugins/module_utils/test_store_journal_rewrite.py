@@ -243,6 +243,7 @@ class Spy(Runner):
 
     @contextlib.contextmanager
     def stream(self, argv, check=True):
+        self.calls.append([str(a) for a in argv])
         if self.alter_copy and any(jr.TEMP_DIR in str(a) for a in argv):
             with super(Spy, self).stream(argv, check) as handle:
                 data = handle.read()
@@ -301,6 +302,24 @@ def test_a_subject_logged_after_every_rotation_is_left_with_a_manual_step(tmp_pa
     assert len(res['manual_steps']) == 1 and 'still writes' in res['manual_steps'][0]
     assert '%d entries' % n_late in res['manual_steps'][0] and 'ann' not in res['manual_steps'][0]
     assert active.exists()  # the file journald writes is never rewritten
+
+
+@needs_tools
+def test_a_real_erasure_classifies_each_file_once(tmp_path):
+    """A file that holds the subject is read by the fast pre-check (which stops at the first
+    hit) and then classified once, by the rewrite; a file without it only by the pre-check."""
+    stream, n_subject = corpus(200)
+    root = tmp_path / 'journal'
+    path = root / MACHINE / ARCHIVED
+    other = root / MACHINE / archived_name(2)
+    make_journal(path, stream)
+    make_journal(other, b''.join(entry(i, OTHER_MESSAGES[i % 5]) for i in range(50)))
+    spy = Spy()
+    res = store(root, spy).erase(ANN, check_mode=False)
+    assert res['erased'] == n_subject
+    reads = [call for call in spy.calls if '--output=export' in call]
+    assert sum(1 for call in reads if '--file=' + str(path) in call) == 2
+    assert sum(1 for call in reads if '--file=' + str(other) in call) == 1
 
 
 @needs_tools

@@ -282,3 +282,19 @@ def test_check_mode_keeps_the_mail_spool(host):
     os.chown(path, 1001, 8)
     store(host).erase(Subject.from_params(logins=['ann']), check_mode=True)
     assert os.path.exists(path)
+
+
+@pytest.mark.parametrize('remove_home', [False, True])
+def test_a_kept_home_directory_is_a_manual_step(host, tmp_path, remove_home):
+    """userdel without -r keeps the home (named after the login, holding e.g. Dovecot's index
+    files); the result says so, without the name. With remove_home, userdel -r removes it."""
+    home = tmp_path / 'home' / 'ann'
+    home.mkdir(parents=True)
+    with open(host['passwd_file'], 'w') as fh:
+        fh.write(PASSWD.replace(':/home/ann:', ':%s:' % home))
+    res = store(host, remove_home=remove_home).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    steps = [step for step in res['manual_steps'] if 'home director' in step]
+    if remove_home:
+        assert steps == []
+    else:
+        assert len(steps) == 1 and '1 removed account' in steps[0] and 'ann' not in steps[0]
