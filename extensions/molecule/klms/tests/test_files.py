@@ -121,7 +121,16 @@ def test_cleanup_logs_counts_not_names(host):
 
 
 def test_cleanup_runs_again_without_error(host):
-    assert host.run("systemctl start %s.service", CLEANUP_UNIT).rc == 0
+    run = host.run("systemctl start %s.service", CLEANUP_UNIT)
+    if run.rc != 0:
+        # Once, on a CI machine loaded by other jobs, systemd reported Result=timeout for this
+        # oneshot (its start timeout is infinity); keep what systemd says, and allow one more
+        # start only for that result: a script error (exit-code) still fails at once.
+        state = host.run("systemctl show -p Result -p ExecMainStatus -p TimeoutStartUSec %s.service; "
+                         "journalctl --no-pager -q -n 20 -u %s.service", CLEANUP_UNIT, CLEANUP_UNIT).stdout
+        assert "Result=timeout" in state, state
+        run = host.run("systemctl reset-failed %s.service && systemctl start %s.service", CLEANUP_UNIT, CLEANUP_UNIT)
+        assert run.rc == 0, state + run.stderr
     assert host.file("/var/opt/kaspersky/klms/dumps/core.klms.300.dmp").exists
 
 
