@@ -69,7 +69,10 @@ options:
         C(directories) (journal directories whose presence makes the store available; erasure rewrites the
         journal files under them), C(rewrite) (erasure rewrites archived journal files without the subject's
         entries through C(systemd-journal-remote), default V(true); V(false) leaves them to journald's retention
-        with a manual step), C(journal_remote) (path of C(systemd-journal-remote), found in C(/lib/systemd) by default)."
+        with a manual step), C(journal_remote) (path of C(systemd-journal-remote), found in C(/lib/systemd) by default),
+        C(export_entries) (the export also writes C(journal/journal-entries.jsonl), every entry one of whose fields
+        carries an identifier, with all its fields as C(journalctl -o json) shows them, including fields the text
+        lines do not show such as C(_CMDLINE); default V(true))."
     type: dict
     default: {}
   hmac_key:

@@ -36,6 +36,7 @@ import bisect
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import re
 
@@ -152,6 +153,24 @@ def field_value(name, record):
     if record[len(name):len(name) + 1] == b'=':
         return record[len(name) + 1:-1]
     return record[len(name) + 9:-1]
+
+
+def entry_json(fields):
+    """One entry as a line of JSON, in the shape ``journalctl -o json`` uses: a field's value is
+    a string when it is UTF-8 without control characters (tab and newline allowed), otherwise
+    an array of byte values; a field that occurs more than once has an array of its values."""
+    values = {}
+    for name, rec in fields:
+        raw = field_value(name, rec)
+        try:
+            value = raw.decode('utf-8')
+        except UnicodeDecodeError:
+            value = None
+        if value is None or any(ord(c) < 32 and c not in '\t\n' for c in value) or '\x7f' in value:
+            value = list(raw)
+        values.setdefault(name.decode('ascii', 'replace'), []).append(value)
+    obj = dict((key, vals[0] if len(vals) == 1 else vals) for key, vals in values.items())
+    return (json.dumps(obj, ensure_ascii=False, sort_keys=True) + '\n').encode('utf-8')
 
 
 def entry_key(fields):

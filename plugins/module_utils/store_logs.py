@@ -47,8 +47,10 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_ret
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_rewrite import (
     MAX_ROTATIONS,
     JournalRewriter,
+    entry_json,
     find_remote,
     is_active,
+    iter_classified,
     journal_files,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
@@ -864,7 +866,8 @@ class LogStore(Store):
 
 
 class JournalStore(Store):
-    """The systemd journal, read through ``journalctl`` (``-o short-iso``)."""
+    """The systemd journal, read through ``journalctl`` (``-o short-iso``; the export also
+    writes every entry whose fields carry the subject with all its fields, from ``-o export``)."""
 
     name = 'journal'
     units = 'entries'
@@ -877,6 +880,9 @@ class JournalStore(Store):
         # systemd-journal-remote); false leaves them to journald's retention (a manual step)
         'rewrite': True,
         'journal_remote': '',
+        # export: also write the subject's entries with every field (journal-entries.jsonl), so
+        # that identifiers in fields journalctl does not show (_CMDLINE, USER_ID, ...) are exported
+        'export_entries': True,
     }
 
     def __init__(self, options=None, runner=None):
@@ -941,7 +947,30 @@ class JournalStore(Store):
             res['files'].append({'path': os.path.relpath(out.target, bundle_dir),
                                  'sha256': out.digest.hexdigest(), 'size': out.size,
                                  'kind': 'journal', 'count': count})
+        if self.options['export_entries']:
+            self._export_entries(matcher, bundle_dir, res)
         return res
+
+    def _export_entries(self, matcher, bundle_dir, res):
+        """journal-entries.jsonl: every entry one of whose field values carries an identifier
+        (the entries an erasure removes), with all fields, one JSON object a line."""
+        argv = [self._journalctl(), '--no-pager', '--quiet', '--output=export'] + list(self.options['args'])
+        out = _LazyExtract(self, bundle_dir, 'journal-entries.jsonl')
+        entries = 0
+        try:
+            with self.runner.stream(argv) as handle:
+                for fields, hit in iter_classified(handle, matcher):
+                    if hit:
+                        out.write(entry_json(fields))
+                        entries += 1
+            out.close()
+        except BaseException:
+            out.abort()
+            raise
+        if out.target is not None:
+            res['files'].append({'path': os.path.relpath(out.target, bundle_dir),
+                                 'sha256': out.digest.hexdigest(), 'size': out.size,
+                                 'kind': 'journal-entries', 'count': entries})
 
     def erase(self, subject, check_mode):
         """Rewrite the journal files without the subject's entries (store_journal_rewrite):

@@ -163,6 +163,14 @@ def test_export_of_one_user_from_every_host(tmp_path, key_file, lab):
         assert lines, '%s: no log line of the subject was exported' % host
         for line in lines:
             assert alice.matches(line), '%s: an exported line does not name the subject' % host
+        # the journal's entries with every field: each one names her in some field
+        if 'journal/journal.txt' in files:
+            entries = files['journal/journal-entries.jsonl'].splitlines()
+            assert entries, host
+            for entry in entries:
+                values = json.loads(entry).values()
+                assert alice.matches('\n'.join(str(v) for v in values).encode()), \
+                    '%s: an exported journal entry does not name the subject' % host
         # the live mail.log: exactly the lines that name her (as read from the host now)
         if 'logs/var/log/mail.log.txt' in files:
             _rc, live = podman(host, 'cat /var/log/mail.log')

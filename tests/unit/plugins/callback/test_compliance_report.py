@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -323,12 +324,15 @@ AUDIT_PLAYBOOK = textwrap.dedent("""\
 def test_real_run_log_audit_reports_counts_never_values(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
+    # syslog stamps inside log_audit's default window (7 days): an hour and a day ago
+    hour_ago = time.strftime("%b %e %H:%M:%S", time.localtime(time.time() - 3600))
+    day_ago = time.strftime("%b %e %H:%M:%S", time.localtime(time.time() - 86400))
     (logs / "mail.log").write_text(
-        "Nov 23 10:00:01 mx dovecot: imap-login: Login: user=<alice>, rip=192.0.2.7\n"
-        "Nov 23 10:00:02 mx postfix/smtp[1]: to=<alice@example.org>, status=sent\n"
-        "Nov 23 10:00:03 mx imapd: Connection, ip=[2001:db8::7]\n")
+        hour_ago + " mx dovecot: imap-login: Login: user=<alice>, rip=192.0.2.7\n"
+        + hour_ago + " mx postfix/smtp[1]: to=<alice@example.org>, status=sent\n"
+        + hour_ago + " mx imapd: Connection, ip=[2001:db8::7]\n")
     with gzip.open(logs / "mail.log.1.gz", "wt") as handle:
-        handle.write("Nov 22 10:00:00 mx imapd: LOGIN: ip=[::ffff:192.0.2.7], password=hunter2\n"
+        handle.write(day_ago + " mx imapd: LOGIN: ip=[::ffff:192.0.2.7], password=hunter2\n"
                      "@400000006500000012345678 2892 < AUTH PLAIN AGFsaWNlAGh1bnRlcjI=\n")
     (tmp_path / "pb.yml").write_text(AUDIT_PLAYBOOK.format(logs=logs))
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")

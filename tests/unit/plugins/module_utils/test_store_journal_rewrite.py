@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import random
 import shutil
@@ -406,3 +407,32 @@ def test_journal_files_skips_hidden_dirs_and_links(tmp_path):
     names = [os.path.basename(p) for p in jr.journal_files([str(tmp_path)])]
     assert names == ['system.journal', 'system@y.journal~', 'user-1000@x.journal']
     assert jr.is_active('/x/system.journal') and not jr.is_active('/x/system@a-b-c.journal')
+
+
+@needs_tools
+def test_export_holds_every_entry_an_erasure_removes_with_all_fields(tmp_path):
+    """The text lines miss entries whose identifier sits in a field journalctl does not show
+    (``_CMDLINE``); journal-entries.jsonl holds exactly the entries the erasure removes."""
+    stream, n_subject = corpus(300, seed=11)
+    root = tmp_path / 'journal'
+    make_journal(root / MACHINE / ARCHIVED, stream)
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = store(root).export(ANN, str(bundle))
+    files = dict((f['path'], f) for f in res['files'])
+    assert files['journal/journal-entries.jsonl']['count'] == n_subject
+    entries = [json.loads(line) for line in (bundle / 'journal' / 'journal-entries.jsonl').read_bytes().splitlines()]
+    assert len(entries) == n_subject
+    # what the file holds is the subject's entries as journald stored them
+    wanted = set(m.decode() for m in SUBJECT_MESSAGES)
+    for item in entries:
+        message = item['MESSAGE']
+        assert (message in wanted or message == 'delivery finished'
+                or (message.startswith('deliver:\n') and message.split('\n')[1] in wanted)), message
+        assert item['_HOSTNAME'] == 'mx1' and item['_BOOT_ID'] == BOOT
+    cmdline_only = [item for item in entries if item['MESSAGE'] == 'delivery finished']
+    assert cmdline_only and all(item['_CMDLINE'].endswith(' -d ann') for item in cmdline_only)
+    # the text lines hold fewer: the _CMDLINE-only entries are not among them
+    assert res['found'] < n_subject
+    # the erasure removes exactly these entries
+    assert store(root).erase(ANN, check_mode=False)['erased'] == n_subject

@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import hashlib
 import io
+import json
 import lzma
 import os
 import stat
@@ -435,17 +436,25 @@ def test_export_writes_no_file_without_hits(tmp_path):
 
 # ------------------------------------------------------------------------------ journal
 class FakeRunner(object):
-    def __init__(self, output, rc=0, present=True):
+    """journalctl: ``output`` for the text lines, ``export`` for ``--output=export``."""
+
+    def __init__(self, output, rc=0, present=True, export=b''):
         self.output = output
+        self.export = export
         self.rc = rc
         self.present = present
         self.argv = None
+        self.calls = []
 
     def which(self, name):
         return '/usr/bin/journalctl' if self.present else None
 
     @contextlib.contextmanager
     def stream(self, argv, check=True):
+        self.calls.append(argv)
+        if '--output=export' in argv:
+            yield io.BytesIO(self.export)
+            return
         self.argv = argv
         yield io.BytesIO(self.output)
         if check and self.rc:
@@ -473,6 +482,58 @@ def test_journal_locate_and_export(tmp_path):
     assert res['files'][0]['path'] == 'journal/journal.txt'
     lines = (bundle / 'journal' / 'journal.txt').read_bytes().splitlines()
     assert len(lines) == 2 and all(b'joann' not in line for line in lines)
+    # no entry in the export stream: no entries file
+    assert [f['path'] for f in res['files']] == ['journal/journal.txt']
+    assert runner.calls[-1] == ['/usr/bin/journalctl', '--no-pager', '--quiet', '--output=export',
+                                '--since', '2025-01-01']
+
+
+ANN_LOGIN = Subject.from_params(addresses=['ann@example.com'], logins=['ann'])
+MULTILINE = b'Login: ann@example.com\nx\n'
+JOURNAL_EXPORT = (
+    # the subject only in a field the text lines do not show
+    b'__CURSOR=s=1\n__REALTIME_TIMESTAMP=1700000000000000\n_BOOT_ID=b1\nSYSLOG_IDENTIFIER=userdel\n'
+    b'_CMDLINE=userdel ann\nMESSAGE=delete user\n\n'
+    # the subject in the message; a binary (multi-line) message and a control character
+    b'__CURSOR=s=2\nSYSLOG_IDENTIFIER=dovecot\nMESSAGE\n' + len(MULTILINE).to_bytes(8, 'little')
+    + MULTILINE + b'\nCODE=\x01\x02\n\n'
+    # look-alike and another user: not exported
+    b'__CURSOR=s=3\nMESSAGE=Login: joann@example.com\n\n'
+    b'__CURSOR=s=4\nMESSAGE=Login: bob@example.org\n_CMDLINE=imap\n_CMDLINE=imap2\n\n'
+)
+
+
+def test_journal_export_writes_every_field_of_the_subjects_entries(tmp_path):
+    (tmp_path / 'journal').mkdir()
+    runner = FakeRunner(b'2025-01-01T10:00:00+0000 mx1 dovecot[1]: Login: ann@example.com\n', export=JOURNAL_EXPORT)
+    store = JournalStore({'directories': [str(tmp_path / 'journal')]}, runner)
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = store.export(ANN_LOGIN, str(bundle))
+    assert res['found'] == 1
+    files = dict((f['path'], f) for f in res['files'])
+    entries_file = bundle / 'journal' / 'journal-entries.jsonl'
+    assert files['journal/journal-entries.jsonl']['count'] == 2
+    assert files['journal/journal-entries.jsonl']['kind'] == 'journal-entries'
+    data = entries_file.read_bytes()
+    assert files['journal/journal-entries.jsonl']['sha256'] == hashlib.sha256(data).hexdigest()
+    assert oct(entries_file.stat().st_mode & 0o777) == '0o600'
+    entries = [json.loads(line) for line in data.splitlines()]
+    assert entries[0]['_CMDLINE'] == 'userdel ann' and entries[0]['__CURSOR'] == 's=1'
+    assert entries[1]['MESSAGE'] == 'Login: ann@example.com\nx\n'
+    assert entries[1]['CODE'] == [1, 2]
+    assert b'joann' not in data and b'bob' not in data
+
+
+def test_journal_export_of_entries_can_be_switched_off(tmp_path):
+    (tmp_path / 'journal').mkdir()
+    runner = FakeRunner(b'2025-01-01T10:00:00+0000 mx1 dovecot[1]: Login: ann@example.com\n', export=JOURNAL_EXPORT)
+    store = JournalStore({'directories': [str(tmp_path / 'journal')], 'export_entries': False}, runner)
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = store.export(ANN_LOGIN, str(bundle))
+    assert [f['path'] for f in res['files']] == ['journal/journal.txt']
+    assert not any('--output=export' in argv for argv in runner.calls)
 
 
 def test_journal_unavailable_and_failure(tmp_path):
