@@ -12,9 +12,9 @@ cache, the best of ``--repeat`` runs of:
 
 * ``LC_ALL=C grep -F -c <address> <plain files>``
 * ``zcat <gz files> | LC_ALL=C grep -F -c <address>``
-* ``LogStore.locate`` on the plain files and on the gzip files: default options (one
-  process, one thread), with the reader thread (``threads: true``), and with two worker
-  processes (``workers: 2``, one file per worker at a time)
+* ``LogStore.locate`` on the plain files and on the gzip files: in one process
+  (``workers: 1``), with the reader thread (``threads: true``, one process), and with two
+  worker processes (``workers: 2``, the store's default, one file per worker at a time)
 
 and prints throughput (MB of uncompressed log per second) and the ratios to grep.
 This is a script that prints figures, not a test: it asserts nothing about speed.
@@ -238,9 +238,9 @@ def measure(LogStore, Subject, address, plain, gz, plain_bytes, gz_bytes, env, r
         base_rate = nbytes / secs / 1e6
         rows.append(('%s %s (%s)' % (base_label, address, kind), secs, base_rate, count, base_rate))
         print('  %-58s %7.2f s %6.0f MB/s lines=%d' % rows[-1][:4], flush=True)
-        for label, func in (('LogStore.locate', store(files)),
-                            ('LogStore.locate, reader thread', store(files, True)),
-                            ('LogStore.locate, 2 workers', store(files, False, 2))):
+        for label, func in (('LogStore.locate, 1 process', store(files)),
+                            ('LogStore.locate, 1 process + reader', store(files, True)),
+                            ('LogStore.locate, 2 workers (default)', store(files, False, 2))):
             warm(files)
             secs, count = best_of(repeat, func)
             rows.append(('%s %s (%s)' % (label, address, kind), secs, nbytes / secs / 1e6, count, base_rate))
