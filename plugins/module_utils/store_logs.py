@@ -633,6 +633,13 @@ class _LazyExtract(object):
             except OSError:
                 pass
 
+    def entry(self, kind, count):
+        """The files[] entry of the written file (None when nothing was written)."""
+        if self.target is None:
+            return None
+        return {'path': os.path.relpath(self.target, self.bundle_dir), 'sha256': self.digest.hexdigest(),
+                'size': self.size, 'kind': kind, 'count': count}
+
 
 class LogStore(Store):
     """Log files: live, rotated (plain and .gz/.bz2/.xz) and multilog archives.
@@ -783,11 +790,7 @@ class LogStore(Store):
         except BaseException:
             out.abort()
             raise
-        entry = None
-        if out.target is not None:
-            entry = {'path': os.path.relpath(out.target, bundle_dir), 'sha256': out.digest.hexdigest(),
-                     'size': out.size, 'kind': logfile.category, 'count': count}
-        return count, entry, problem
+        return count, out.entry(logfile.category, count), problem
 
     def _map(self, func, files):
         weights = [f.size * (6 if f.compression else 1) for f in files]
@@ -903,8 +906,8 @@ class JournalStore(Store):
             return False, 'no journal directory'
         return True, ''
 
-    def argv(self):
-        return [self._journalctl(), '--no-pager', '--quiet', '--output=short-iso'] + list(self.options['args'])
+    def argv(self, output='short-iso'):
+        return [self._journalctl(), '--no-pager', '--quiet', '--output=' + output] + list(self.options['args'])
 
     def _regions(self, matcher):
         with self.runner.stream(self.argv()) as handle:
@@ -944,9 +947,7 @@ class JournalStore(Store):
             raise
         res.add('journal', count)
         if out.target is not None:
-            res['files'].append({'path': os.path.relpath(out.target, bundle_dir),
-                                 'sha256': out.digest.hexdigest(), 'size': out.size,
-                                 'kind': 'journal', 'count': count})
+            res['files'].append(out.entry('journal', count))
         if self.options['export_entries']:
             self._export_entries(matcher, bundle_dir, res)
         return res
@@ -954,7 +955,7 @@ class JournalStore(Store):
     def _export_entries(self, matcher, bundle_dir, res):
         """journal-entries.jsonl: every entry one of whose field values carries an identifier
         (the entries an erasure removes), with all fields, one JSON object a line."""
-        argv = [self._journalctl(), '--no-pager', '--quiet', '--output=export'] + list(self.options['args'])
+        argv = self.argv(output='export')
         out = _LazyExtract(self, bundle_dir, 'journal-entries.jsonl')
         entries = 0
         try:
@@ -968,9 +969,7 @@ class JournalStore(Store):
             out.abort()
             raise
         if out.target is not None:
-            res['files'].append({'path': os.path.relpath(out.target, bundle_dir),
-                                 'sha256': out.digest.hexdigest(), 'size': out.size,
-                                 'kind': 'journal-entries', 'count': entries})
+            res['files'].append(out.entry('journal-entries', entries))
 
     def erase(self, subject, check_mode):
         """Rewrite the journal files without the subject's entries (store_journal_rewrite):
