@@ -15,8 +15,9 @@ import lzma
 import os
 import re
 import stat
-import tempfile
 import time
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 
 CHUNK = 1024 * 1024
 
@@ -54,61 +55,67 @@ def _fsync_dir(path):
 def atomic_write(path, chunks, like=None, mode=None, keep_times=True):
     """Replace ``path`` with the concatenated ``chunks`` (bytes or str) atomically.
 
-    The new file is written to a temporary file in the same directory, gets owner, group
-    and mode of ``like`` (default: ``path`` itself when it exists, else mode 0600 or
+    The directory is opened once (:meth:`fsops.Dir.open`: no symbolic link a user other than
+    root controls) and everything after happens relative to that handle. The new file is
+    written to a temporary file in the same directory, gets owner, group, mode and extended
+    attributes (ACLs) of ``like`` (default: ``path`` itself when it exists, else mode 0600 or
     ``mode``) before any data is written, is fsynced, gets the atime/mtime of ``like``
-    (``keep_times``) and is renamed over ``path``; the directory is fsynced. On any error
-    the temporary file is removed and ``path`` is unchanged. Returns the sha256 (hex) of
-    what was written.
+    (``keep_times``) and is renamed over ``path``; the directory is fsynced. On any error the
+    temporary file is removed and ``path`` is unchanged. Returns the sha256 (hex) of what was
+    written.
     """
-    if like is None:
-        like = path
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        st = os.stat(like)
-    except FileNotFoundError:
-        st = None
-    if os.path.islink(path):
-        raise FileUtilError(errno.ELOOP, 'refusing to replace a symbolic link')
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path)[:64],
-                               suffix='.mailprivacy-tmp')
+    directory, name = os.path.split(os.path.abspath(path))
     digest = hashlib.sha256()
-    try:
-        if st is not None:
+    with fsops.Dir.open(directory) as handle:
+        cur = handle.lstat(name)
+        if cur is not None and stat.S_ISLNK(cur.st_mode):
+            raise FileUtilError(errno.ELOOP, 'refusing to replace a symbolic link')
+        like_fd = None
+        st = None
+        try:
+            if like is None or os.path.abspath(like) == os.path.join(directory, name):
+                if cur is not None:
+                    like_fd, st = handle.open_file(name, os.O_RDONLY, expect=cur)
+            else:
+                try:
+                    like_fd, st = fsops.open_path(os.path.abspath(like))
+                except FileNotFoundError:
+                    st = None
+            fd, tmp = handle.create_temp('.%s.' % name[:64], '.mailprivacy-tmp', 0o600, random_bytes=4)
             try:
-                os.fchown(fd, st.st_uid, st.st_gid)
-            except PermissionError:
-                pass
-            os.fchmod(fd, mode if mode is not None else stat.S_IMODE(st.st_mode))
-        else:
-            os.fchmod(fd, mode if mode is not None else 0o600)
-        with os.fdopen(fd, 'wb') as handle:
-            fd = None
-            for chunk in chunks:
-                data = _as_bytes(chunk)
-                if data:
-                    digest.update(data)
-                    handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if st is not None and keep_times:
-            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(directory)
-    finally:
-        if fd is not None:
-            os.close(fd)
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+                if st is not None:
+                    fsops.copy_metadata(st, fd, like_fd, times=False)
+                    if mode is not None:
+                        os.fchmod(fd, mode)
+                elif mode is not None:
+                    os.fchmod(fd, mode)
+                with os.fdopen(fd, 'wb') as out:
+                    fd = None
+                    for chunk in chunks:
+                        data = _as_bytes(chunk)
+                        if data:
+                            digest.update(data)
+                            out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                    if st is not None and keep_times:
+                        os.utime(out.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+                handle.rename(tmp, name)
+                tmp = None
+                handle.fsync()
+            finally:
+                if fd is not None:
+                    os.close(fd)
+                if tmp is not None:
+                    handle.unlink(tmp, missing_ok=True)
+        finally:
+            if like_fd is not None:
+                os.close(like_fd)
     return digest.hexdigest()
 
 
-# The temporary name atomic_write uses: tempfile.mkstemp(prefix='.<name[:64]>.',
-# suffix='.mailprivacy-tmp') adds 8 characters of [a-z0-9_] between them.
+# The temporary name atomic_write uses: '.<name[:64]>.' + 8 hex digits + '.mailprivacy-tmp'
+# (older releases used tempfile.mkstemp, 8 characters of [a-z0-9_]: both match).
 STALE_TEMP_RE = re.compile(r'\A\.[^/]{1,64}\.[a-z0-9_]{8}\.mailprivacy-tmp\Z', re.DOTALL)
 
 
@@ -117,32 +124,31 @@ def remove_stale_temps(directory, older_than=0):
     (not below it): regular files whose name matches ``STALE_TEMP_RE`` and that were last
     changed at least ``older_than`` seconds ago (the later of mtime and ctime: atomic_write
     gives its temporary file the old mtime of the file it replaces just before renaming it).
-    Symbolic links and anything else are left alone. Returns the number removed."""
+    Symbolic links and anything else are left alone; everything happens relative to one
+    handle of the directory. Returns the number removed."""
     limit = time.time() - older_than
     removed = 0
     try:
-        names = os.listdir(directory)
+        handle = fsops.Dir.open(os.path.abspath(directory))
     except FileNotFoundError:
         return 0
-    for name in names:
-        if not STALE_TEMP_RE.match(name):
-            continue
-        path = os.path.join(directory, name)
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        if older_than > 0 and max(st.st_mtime, st.st_ctime) > limit:
-            continue
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            continue
-        removed += 1
-    if removed:
-        _fsync_dir(directory)
+    except fsops.FsError as err:
+        if err.errno == errno.ENOENT:
+            return 0
+        raise
+    with handle:
+        for name, st in handle.entries():
+            if not STALE_TEMP_RE.match(name) or not stat.S_ISREG(st.st_mode):
+                continue
+            if older_than > 0 and max(st.st_mtime, st.st_ctime) > limit:
+                continue
+            try:
+                handle.unlink(name)
+            except FileNotFoundError:
+                continue
+            removed += 1
+        if removed:
+            handle.fsync()
     return removed
 
 
