@@ -38,7 +38,7 @@ import os
 import stat
 
 __all__ = ['FsError', 'Dir', 'open_regular', 'open_path', 'copy_metadata', 'copy_xattrs',
-           'copy_sparse', 'SparseWriter', 'free_bytes', 'reserve', 'is_zero', 'walk', 'BLOCK']
+           'copy_sparse', 'SparseWriter', 'free_bytes', 'fs_bytes', 'reserve', 'is_zero', 'walk', 'BLOCK']
 
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 _NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
@@ -483,10 +483,15 @@ class SparseWriter(object):
         return self.offset
 
 
-def copy_sparse(src_fd, dst_fd, length=None, chunk=1024 * 1024):
+def copy_sparse(src_fd, dst_fd, length=None, chunk=1024 * 1024, observe=None):
     """Copy ``src_fd`` (from offset 0, ``length`` bytes or to its end) to ``dst_fd`` (from
     offset 0), keeping holes: data ranges are found with SEEK_DATA/SEEK_HOLE where the file
-    system supports them, and whole NUL blocks become holes too. Returns bytes copied."""
+    system supports them, and whole NUL blocks become holes too. Returns bytes copied.
+
+    ``observe``: called with every piece in order before it is written: the bytes of a data
+    piece (at most ``chunk``), or the length (int) of a hole, whose bytes read as NUL. Together
+    the pieces are the logical content (for a checksum); an exception it raises stops the copy
+    (for a size budget)."""
     if length is None:
         length = os.fstat(src_fd).st_size
     out = SparseWriter(dst_fd)
@@ -507,6 +512,8 @@ def copy_sparse(src_fd, dst_fd, length=None, chunk=1024 * 1024):
                     seek_data = None
                     data_start, data_end = pos, length
         if data_start > pos:
+            if observe is not None:
+                observe(data_start - pos)
             out.skip(data_start - pos)
             pos = data_start
         while pos < data_end:
@@ -515,16 +522,26 @@ def copy_sparse(src_fd, dst_fd, length=None, chunk=1024 * 1024):
                 data_end = pos
                 length = pos
                 break
+            if observe is not None:
+                observe(data)
             out.write(data)
             pos += len(data)
     return out.close()
 
 
 # ------------------------------------------------------------------------------ space
-def free_bytes(fd):
-    """Bytes available to root on the file system of ``fd``."""
+def free_bytes(fd, reserved=True):
+    """Bytes available to root on the file system of ``fd``; with ``reserved=False`` the
+    bytes available to other users (the blocks the file system keeps for root left out:
+    what the services that run as users can still write)."""
     st = os.fstatvfs(fd)
-    return st.f_bfree * st.f_frsize
+    return (st.f_bfree if reserved else st.f_bavail) * st.f_frsize
+
+
+def fs_bytes(fd):
+    """Size in bytes of the file system of ``fd``."""
+    st = os.fstatvfs(fd)
+    return st.f_blocks * st.f_frsize
 
 
 def reserve(fd, offset, length):

@@ -380,3 +380,57 @@ def test_reserve_failure_restores_the_length(tmp_path, monkeypatch):
     finally:
         os.close(fd)
     assert path.read_bytes() == b'0123456789'
+
+
+def test_copy_sparse_observer_sees_the_logical_content_and_can_stop_the_copy(tmp_path):
+    src = tmp_path / 'sparse'
+    with open(str(src), 'wb') as handle:
+        handle.write(b'head\n')
+        handle.seek(8 * 1024 * 1024)
+        handle.write(b'tail\n')
+    pieces = []
+
+    def observe(piece):
+        pieces.append(piece)
+
+    sfd = os.open(str(src), os.O_RDONLY)
+    try:
+        dfd = os.open(str(tmp_path / 'copy'), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fsops.copy_sparse(sfd, dfd, chunk=64 * 1024, observe=observe)
+        finally:
+            os.close(dfd)
+        logical = b''.join(bytes(p) if isinstance(p, int) else p for p in pieces)
+        assert logical == src.read_bytes()
+        assert any(isinstance(p, int) and p >= 4 * 1024 * 1024 for p in pieces), 'the hole is not one piece'
+        assert all(len(p) <= 64 * 1024 for p in pieces if not isinstance(p, int))
+
+        class Stop(Exception):
+            pass
+
+        def refuse(piece):
+            if isinstance(piece, int):
+                raise Stop()
+
+        dfd = os.open(str(tmp_path / 'stopped'), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            with pytest.raises(Stop):
+                fsops.copy_sparse(sfd, dfd, observe=refuse)
+        finally:
+            os.close(dfd)
+        assert os.path.getsize(str(tmp_path / 'stopped')) < 8 * 1024 * 1024
+    finally:
+        os.close(sfd)
+
+
+def test_free_bytes_with_and_without_the_root_reserve(monkeypatch):
+    class Vfs(object):
+        f_frsize = 4096
+        f_blocks = 1000
+        f_bfree = 300
+        f_bavail = 250
+
+    monkeypatch.setattr(os, 'fstatvfs', lambda fd: Vfs())
+    assert fsops.free_bytes(0) == 300 * 4096
+    assert fsops.free_bytes(0, reserved=False) == 250 * 4096
+    assert fsops.fs_bytes(0) == 1000 * 4096
