@@ -1,0 +1,633 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mailprivacy.gdpr maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The independent check after an erasure: a second, deliberately broad search of the logs.
+
+The proof of an erasure used to be the matcher (``Subject.regex``, ``LineMatcher``) run
+again: a line the matcher misses is never erased *and* certified clean. This module searches
+the same log files and the journal again with a method that shares no code with the matcher
+and errs the other way: it reports lines that *may* name the subject, as candidates for a
+person to review. It never keeps, returns or logs a line; only counts and file names (or
+their hashes) leave it.
+
+Per line (a log file line, or a journal entry's field value):
+
+1. forms: the raw line, and the line with its escapes decoded (rsyslog's ``#ooo``, C's
+   ``\\xHH`` and ``\\ooo``, JSON's ``\\u00HH``, percent-encoding ``%HH`` (twice, for
+   ``%2540``), HTML's ``&#NN;`` and ``&#xHH;``); each form is read as UTF-8, NFKC-normalised
+   and case-folded. A line is a candidate when one of its forms is.
+2. tokens: an identifier occurs "as a token" when it is neither preceded nor followed by a
+   letter or digit (``ann`` in ``ann-marie``, ``"ann"``, ``.ann.`` and ``/home/ann/``, not in
+   ``hartmann`` or ``ann1``).
+3. rules:
+
+   * an address: in one run of non-space characters (an address is written without spaces,
+     whatever its encoding) the domain occurs as a domain token (its A-label or U-label, also
+     as the last labels of a subdomain; not followed by another label or a letter) and, once
+     every host name that ends in the domain is blanked out of the run, the local part occurs
+     as a token (``ANN@example.com``, ``"ann"@example.com``, ``example.com-ann@example.com``,
+     ``ann%40example.com``, ``ann+x@``, ``ann-marie@`` and ``ann@mail.example.com`` are
+     candidates; ``hartmann@example.com`` and the host name ``ann.example.com`` are not);
+   * a login: the login occurs as a token anywhere in the line;
+   * an IP address: a token that looks like one (dotted quads, also zero-padded; IPv6 in any
+     spelling: upper case, zeros written out, ``::ffff:`` IPv4-mapped, in brackets, with a zone
+     index) parses to the same address (an IPv4 address also equals its IPv4-mapped and
+     IPv4-compatible IPv6 forms), or a reverse-DNS or host-name spelling of it
+     (``4.2.0.192.in-addr.arpa``, ``192-0-2-4.pool.example.net``, the ``ip6.arpa`` nibbles);
+   * a customer account (domain): the domain occurs as a domain token.
+
+Speed: the whole log is read once more, in big chunks (plain, gzip, bzip2 and xz files; the
+journal through ``journalctl -o export``); a chunk is searched (``bytes.find`` in its
+lower-case copy) for the rarest literal piece of each identifier (a domain, a login, each
+spelling of an IP address that has a fixed text), and only the lines around those hits go
+through the rules above.
+
+Standard library only; runs on the target host as root. Files are opened once, through
+:func:`fsops.open_path` (no untrusted symbolic link followed, regular files only), and read
+from that handle.
+"""
+
+from __future__ import annotations
+
+import bisect
+import bz2
+import gzip
+import ipaddress
+import lzma
+import os
+import re
+import time
+import unicodedata
+import zlib
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import safe_error
+
+CHUNK = 8 * 1024 * 1024
+JOURNAL_BATCH = 4 * 1024 * 1024
+
+# ------------------------------------------------------------------------------ decoding
+_ESCAPE_RE = re.compile(
+    rb'#([0-3][0-7][0-7])'              # rsyslog control character escape
+    rb'|\\x([0-9A-Fa-f]{2})'            # C / systemd
+    rb'|\\u00([0-9A-Fa-f]{2})'          # JSON
+    rb'|\\([0-3][0-7][0-7])'            # C octal
+    rb'|%([0-9A-Fa-f]{2})'              # URL (percent) encoding
+    rb'|&#([0-9]{1,3});'                # HTML decimal entity
+    rb'|&#[xX]([0-9A-Fa-f]{1,2});'      # HTML hexadecimal entity
+)
+_BASES = (8, 16, 16, 8, 16, 10, 16)
+
+
+def _unescape(match):
+    for index, base in enumerate(_BASES, 1):
+        value = match.group(index)
+        if value is not None:
+            number = int(value, base)
+            return bytes((number,)) if number < 256 else match.group(0)
+    return match.group(0)  # pragma: no cover - one group always matches
+
+
+def decode_escapes(data):
+    """``data`` with its escapes decoded, at most three rounds (``%2540`` is ``@``)."""
+    for _round in range(3):
+        if b'#' not in data and b'\\' not in data and b'%' not in data and b'&#' not in data:
+            break
+        new = _ESCAPE_RE.sub(_unescape, data)
+        if new == data:
+            break
+        data = new
+    return data
+
+
+def fold(data):
+    """Bytes as NFKC-normalised, case-folded text (invalid UTF-8 replaced)."""
+    return unicodedata.normalize('NFKC', data.decode('utf-8', 'replace')).casefold()
+
+
+def line_forms(line):
+    """The folded forms of a line that the rules look at: raw and decoded."""
+    raw = fold(line)
+    decoded = decode_escapes(line)
+    if decoded == line:
+        return (raw,)
+    other = fold(decoded)
+    return (raw,) if other == raw else (raw, other)
+
+
+# ------------------------------------------------------------------------------ identifiers
+_NOT_LETTER_DIGIT_BEFORE = r'(?<![^\W_])'
+_NOT_LETTER_DIGIT_AFTER = r'(?![^\W_])'
+
+
+def _token_re(text):
+    return re.compile(_NOT_LETTER_DIGIT_BEFORE + re.escape(text) + _NOT_LETTER_DIGIT_AFTER)
+
+
+def _domain_token_re(domain):
+    """The domain as a token: not preceded by a letter, digit, '_' or '-' (a dot is fine: a
+    subdomain), not followed by a letter, digit or '_' nor by another label."""
+    return re.compile(r'(?<![\w-])' + re.escape(domain) + r'(?!\w)(?!\.[^\W_])')
+
+
+def _host_re(domain):
+    """A host name that ends in the domain (subdomain labels included), to blank out."""
+    return re.compile(r'(?<![\w.-])(?:[\w-]+\.)*' + re.escape(domain) + r'(?!\w)(?!\.[^\W_])')
+
+
+def _fold_text(text):
+    return unicodedata.normalize('NFKC', text).casefold()
+
+
+def domain_forms(domain):
+    """(A-label, U-label) of a domain, folded (one element when they are the same)."""
+    dom = _fold_text(domain).rstrip('.')
+    forms = [dom]
+    try:
+        if dom.startswith('xn--') or '.xn--' in dom:
+            forms.append(_fold_text(dom.encode('ascii').decode('idna')))
+        elif any(ord(ch) > 127 for ch in dom):
+            forms.append(dom.encode('idna').decode('ascii').lower())
+    except (UnicodeError, ValueError):
+        pass
+    out = []
+    for form in forms:
+        if form and form not in out:
+            out.append(form)
+    return tuple(out)
+
+
+def _text_needles(text):
+    """Byte needles (lower-case) for a folded text: its UTF-8 bytes and, when it has non-ASCII
+    letters (which bytes.lower() does not fold), its longest ASCII run of 4 or more too."""
+    raw = text.encode('utf-8')
+    out = [raw]
+    if any(ch > 127 for ch in raw):
+        runs = re.findall(rb'[\x00-\x7f]+', raw)
+        longest = max(runs, key=len) if runs else b''
+        if len(longest) >= 4:
+            out.append(longest)
+    return out
+
+
+def _domain_needles(forms):
+    """Byte needles (lower-case) such that a line holding the domain holds one of them."""
+    out = []
+    for form in forms:
+        out += _text_needles(form)
+        if '.' in form:
+            out += _text_needles(form.replace('.', '%2e'))    # dots percent-encoded too
+    return out
+
+
+def _parse_quad(parts):
+    """An IPv4Address from four decimal strings (leading zeros allowed), or None."""
+    values = []
+    for part in parts:
+        number = int(part)
+        if number > 255:
+            return None
+        values.append(number)
+    return ipaddress.IPv4Address('.'.join(str(v) for v in values))
+
+
+def _canonical(addr):
+    """The address an IPv6 spelling stands for: IPv4-mapped and IPv4-compatible addresses as
+    their IPv4 address."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return addr.ipv4_mapped
+        packed = addr.packed
+        if packed[:12] == b'\x00' * 12 and int.from_bytes(packed[12:], 'big') > 1:
+            return ipaddress.IPv4Address(packed[12:])
+    return addr
+
+
+_QUAD_RE = re.compile(r'(?<![\d.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?!\d)(?!\.\d)(\.[^\W\d_])?')
+_DASHED_RE = re.compile(r'(?<!\d)(?<!\d-)(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(?!\d)(?!-\d)')
+_IPV6_RE = re.compile(r'[0-9a-f:.]*:[0-9a-f:.]*')
+_NIBBLES_RE = re.compile(r'(?<![\w.])((?:[0-9a-f]\.){32})ip6\.arpa(?!\w)')
+
+
+def ips_in(text):
+    """Every address a folded line spells (canonical: IPv4-mapped as IPv4)."""
+    found = set()
+    if '.' in text:
+        for match in _QUAD_RE.finditer(text):
+            parts = match.group(1, 2, 3, 4)
+            addr = _parse_quad(parts)
+            if addr is not None:
+                found.add(addr)
+            if match.group(5):
+                # followed by a DNS label: maybe a reverse-DNS or DNSBL name (d.c.b.a.in-addr.arpa)
+                rev = _parse_quad(parts[::-1])
+                if rev is not None:
+                    found.add(rev)
+        if 'ip6.arpa' in text:
+            for match in _NIBBLES_RE.finditer(text):
+                digits = match.group(1).replace('.', '')[::-1]
+                found.add(_canonical(ipaddress.IPv6Address(int(digits, 16))))
+    if '-' in text:
+        for match in _DASHED_RE.finditer(text):
+            parts = match.group(1, 2, 3, 4)
+            for quad in (parts, parts[::-1]):
+                addr = _parse_quad(quad)
+                if addr is not None:
+                    found.add(addr)
+    if ':' in text:
+        for match in _IPV6_RE.finditer(text):
+            run = match.group(0).rstrip('.')
+            if run.count(':') < 2:
+                continue
+            # a separator glued to the address ('ip:2001:db8::1', '2001:db8::1: text')
+            if run.endswith(':') and not run.endswith('::'):
+                run = run[:-1]
+            if run.startswith(':') and not run.startswith('::'):
+                run = run[1:]
+            try:
+                addr = ipaddress.IPv6Address(run)
+            except ValueError:
+                continue
+            found.add(_canonical(addr))
+    return found
+
+
+def _ipv4_needles(addr):
+    parts = addr.packed
+    dec = [str(p) for p in parts]
+    out = [
+        '.'.join(dec),
+        '.'.join('%03d' % p for p in parts),
+        '.'.join(reversed(dec)),
+        '-'.join(dec),
+        '-'.join(reversed(dec)),
+    ]
+    # the IPv4-mapped IPv6 address in hexadecimal (::ffff:c000:204), groups with or without
+    # leading zeros
+    high = '%x' % int.from_bytes(parts[:2], 'big')
+    low = '%x' % int.from_bytes(parts[2:], 'big')
+    for hi in set((high, high.zfill(4))):
+        for lo in set((low, low.zfill(4))):
+            out.append('%s:%s' % (hi, lo))
+    return [n.encode('ascii') for n in out]
+
+
+def _ipv6_needles(addr):
+    groups = ['%x' % int(g, 16) for g in addr.exploded.split(':')]
+    # a group of the first six is in every spelling (the last two may be written as a quad)
+    # (and is followed by ':'); leading zeros may be written or not, so the group without them
+    nonzero = [g for g in groups[:6] if g != '0']
+    out = [max(nonzero, key=len) + ':'] if nonzero else []
+    out.append('.'.join(reversed(addr.exploded.replace(':', ''))))
+    return [n.encode('ascii') for n in out]
+
+
+class BroadCheck(object):
+    """The independent, broad line check for one subject. Built from a validated subject's
+    identifiers only (its addresses, logins, IPs and domain); none of the subject's matching
+    code is used."""
+
+    def __init__(self, addresses=(), logins=(), ips=(), domain=None):
+        self.addresses = []     # (local token regex, [(domain form, host regex)])
+        self.logins = []        # token regexes
+        self.domains = []       # (domain form, domain token regex)
+        self.ips = set()
+        self.pieces = set()     # folded texts whose presence in a file name hides the name
+        needles = []
+        for address in list(addresses) + [x for x in logins if '@' in x]:
+            local, dom = address.rsplit('@', 1)
+            forms = domain_forms(dom)
+            self.addresses.append((_token_re(_fold_text(local)), [(f, _host_re(f)) for f in forms]))
+            needles += _domain_needles(forms)
+            self.pieces.update((_fold_text(local),) + forms)
+        for login in logins:
+            if '@' in login:
+                continue
+            folded = _fold_text(login)
+            self.logins.append(_token_re(folded))
+            needles += _text_needles(folded)
+            self.pieces.add(folded)
+        if domain:
+            forms = domain_forms(domain)
+            self.domains = [(f, _domain_token_re(f)) for f in forms]
+            needles += _domain_needles(forms)
+            self.pieces.update(forms)
+        for value in ips:
+            addr = _canonical(ipaddress.ip_address(value))
+            self.ips.add(addr)
+            found = _ipv4_needles(addr) if addr.version == 4 else _ipv6_needles(addr)
+            needles += found
+            self.pieces.update(n.decode('ascii') for n in found)
+        unique = sorted(set(n.lower() for n in needles if n), key=len)
+        # a needle that contains a shorter one adds nothing
+        kept = []
+        for needle in unique:
+            if not any(short in needle for short in kept):
+                kept.append(needle)
+        self.literals = kept
+        self.fold_chunks = any(re.search(rb'[a-z]', n) for n in kept)
+
+    @classmethod
+    def from_subject(cls, subject):
+        """From a :class:`Subject`'s validated identifier lists (data only)."""
+        return cls(addresses=subject.addresses, logins=subject.logins, ips=subject.ips, domain=subject.domain)
+
+    # -------------------------------------------------------------- one line
+    def _form_is_candidate(self, text):
+        for regex in self.logins:
+            if regex.search(text):
+                return True
+        for _form, regex in self.domains:
+            if _form in text and regex.search(text):
+                return True
+        if self.addresses:
+            for word in text.split():
+                for local_re, hosts in self.addresses:
+                    for form, host_re in hosts:
+                        if form not in word:
+                            continue
+                        blanked = host_re.sub(' ', word)
+                        if blanked != word and local_re.search(blanked):
+                            return True
+        if self.ips and not self.ips.isdisjoint(ips_in(text)):
+            return True
+        return False
+
+    def mentioned_in(self, folded):
+        """True when a piece of an identifier occurs anywhere in a folded text (a plain
+        substring test, for file names)."""
+        return any(piece and piece in folded for piece in self.pieces)
+
+    def is_candidate(self, line):
+        """True when the line (bytes) may name the subject."""
+        return any(self._form_is_candidate(text) for text in line_forms(line))
+
+    # -------------------------------------------------------------- many lines
+    def candidate_lines(self, block):
+        """Sorted start offsets of the candidate lines of ``block`` (bytes of whole lines)."""
+        if not self.literals:
+            return []
+        hay = block.lower() if self.fold_chunks else block
+        size = len(hay)
+        checked = set()
+        found = []
+        for needle in self.literals:
+            pos = hay.find(needle)
+            while pos != -1:
+                start = hay.rfind(b'\n', 0, pos) + 1
+                end = hay.find(b'\n', pos)
+                if end == -1:
+                    end = size
+                if start not in checked:
+                    checked.add(start)
+                    if self.is_candidate(block[start:end]):
+                        found.append(start)
+                pos = hay.find(needle, end)
+        found.sort()
+        return found
+
+    def count(self, block):
+        return len(self.candidate_lines(block))
+
+
+# ------------------------------------------------------------------------------ reading
+def open_log(path):
+    """A read-only descriptor of the regular file ``path`` (fsops.open_path: the directory is
+    opened component by component without following an untrusted symbolic link, the file
+    without following one and only if it is a regular file)."""
+    fd, _st = fsops.open_path(path)
+    return fd
+
+
+def _opener(fd):
+    """A binary reader of the decompressed bytes (gzip, bzip2, xz by their magic bytes)."""
+    head = os.pread(fd, 6, 0)
+    handle = os.fdopen(fd, 'rb', buffering=0)
+    if head[:2] == b'\x1f\x8b':
+        return gzip.GzipFile(fileobj=handle, mode='rb'), handle
+    if head[:3] == b'BZh':
+        return bz2.BZ2File(handle, mode='rb'), handle
+    if head[:6] == b'\xfd7zXZ\x00':
+        return lzma.LZMAFile(handle, mode='rb'), handle
+    return handle, handle
+
+
+def iter_blocks(reader, chunk_size=CHUNK):
+    """Blocks of whole lines (the last may lack its newline) from a binary reader, about
+    ``chunk_size`` bytes each. A read error ends the blocks: what was read before it is
+    yielded, then the error is raised."""
+    read = getattr(reader, 'read1', None) or reader.read
+    pending = []
+    size = 0
+    carry = b''
+    failure = None
+    while True:
+        try:
+            data = read(chunk_size)
+        except (OSError, EOFError, zlib.error, lzma.LZMAError) as err:
+            failure = err
+            break
+        if not data:
+            break
+        pending.append(data)
+        size += len(data)
+        if size < chunk_size:
+            continue
+        data = carry + b''.join(pending)
+        pending = []
+        size = 0
+        cut = data.rfind(b'\n') + 1
+        carry = data[cut:]
+        if cut:
+            yield data[:cut] if carry else data
+    rest = carry + b''.join(pending)
+    if rest:
+        yield rest
+    if failure is not None:
+        raise failure
+
+
+def scan_file(path, check, chunk_size=CHUNK):
+    """(candidate lines, readable to the end?) of one log file (plain or compressed)."""
+    count = 0
+    fd = open_log(path)
+    reader, raw = _opener(fd)
+    try:
+        for block in iter_blocks(reader, chunk_size):
+            count += check.count(block)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError):
+        return count, False
+    finally:
+        if reader is not raw:
+            reader.close()
+        raw.close()
+    return count, True
+
+
+def iter_export_values(handle, chunk_size=1024 * 1024):
+    """(entry number, field value) of a journal export stream (``journalctl -o export``):
+    text fields ``NAME=value``, binary fields ``NAME`` + little-endian 64-bit size + data;
+    an empty line ends an entry. Field names are not returned."""
+    buf = b''
+    pos = 0
+    entry = 0
+    eof = False
+    in_entry = False
+
+    def fill(need):
+        nonlocal buf, pos, eof
+        while len(buf) - pos < need and not eof:
+            data = handle.read(chunk_size)
+            if not data:
+                eof = True
+                break
+            buf = buf[pos:] + data
+            pos = 0
+        return len(buf) - pos >= need
+
+    while True:
+        nl = buf.find(b'\n', pos)
+        if nl == -1:
+            if eof:
+                return
+            fill(len(buf) - pos + 1)
+            continue
+        if nl == pos:
+            if in_entry:
+                entry += 1
+                in_entry = False
+            pos += 1
+            continue
+        in_entry = True
+        eq = buf.find(b'=', pos, nl)
+        if eq != -1:
+            yield entry, buf[eq + 1:nl]
+            pos = nl + 1
+            continue
+        # binary field
+        head = nl + 1 - pos
+        if not fill(head + 8):
+            return
+        size = int.from_bytes(buf[pos + head:pos + head + 8], 'little')
+        if size > 1 << 31 or not fill(head + 8 + size + 1):
+            return
+        start = pos + head + 8
+        yield entry, buf[start:start + size]
+        pos = start + size + 1
+
+
+def scan_journal(handle, check, batch=JOURNAL_BATCH):
+    """Number of journal entries one of whose field values is a candidate."""
+    marked = set()
+    parts = []
+    owners = []     # (offset, entry) where each value starts
+    size = 0
+
+    def flush():
+        block = b''.join(parts)
+        offsets = [o for o, _e in owners]
+        for start in check.candidate_lines(block):
+            marked.add(owners[bisect.bisect_right(offsets, start) - 1][1])
+
+    for entry, value in iter_export_values(handle):
+        value = value.replace(b'\n', b' ') + b'\n'
+        owners.append((size, entry))
+        parts.append(value)
+        size += len(value)
+        if size >= batch:
+            flush()
+            parts, owners, size = [], [], 0
+    if parts:
+        flush()
+    return len(marked)
+
+
+# ------------------------------------------------------------------------------ the check
+def file_label(logfile, check, subject=None):
+    """(name, hashed): the path when it is a default Debian location with harmless components
+    (store_logs.bundle_name's rule, which also screens it with the subject's matcher) and no
+    piece of an identifier (a local part, login, domain, IP spelling) occurs in it, folded, nor
+    does this check find a candidate in it; otherwise a hash of the path (store_logs.path_hash:
+    the first 32 hex digits of its SHA-256)."""
+    # imported here: store_logs is big and the line check above does not need it
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (  # pylint: disable=import-outside-toplevel
+        bundle_name,
+        path_hash,
+    )
+    raw = os.fsencode(logfile.path)
+    folded = fold(raw)
+    if bundle_name(logfile, subject).startswith('other/') or check.mentioned_in(folded) \
+            or check.is_candidate(raw):
+        return path_hash(logfile.path), True
+    return logfile.path, False
+
+
+def check_logs(store, check, subject=None):
+    """Candidates in the files of a LogStore. Returns a dict (lines, files, unreadable)."""
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import fork_map  # pylint: disable=import-outside-toplevel
+    files = store.files()
+    weights = [f.size * (6 if f.compression else 1) for f in files]
+
+    def one(logfile):
+        try:
+            count, whole = scan_file(logfile.path, check)
+        except OSError:
+            return 0, False
+        return count, whole
+
+    outcomes = fork_map(one, files, store.options['workers'], weights)
+    out = {'lines': 0, 'files': [], 'unreadable': 0}
+    for logfile, (count, whole) in zip(files, outcomes):
+        if not whole:
+            out['unreadable'] += 1
+        if count:
+            name, hashed = file_label(logfile, check, subject)
+            out['lines'] += count
+            out['files'].append({'category': logfile.category, 'name': name, 'hashed': hashed,
+                                 'candidates': count})
+    return out
+
+
+def check_journal(store, check):
+    """Candidate entries in the journal, read as the JournalStore reads it (same journalctl,
+    same arguments), every field value (``-o export``)."""
+    ok, _why = store.available()
+    if not ok:
+        return 0
+    with store.runner.stream(store.argv(output='export')) as handle:
+        return scan_journal(handle, check)
+
+
+def run_check(subject, stores, clock=time.monotonic):
+    """The independent check over the given store instances (a LogStore and/or a
+    JournalStore, built with the request's options). Returns the result dict::
+
+        {ran, candidates, lines, journal, files: [{category, name, hashed, candidates}],
+         unreadable, seconds, error?}
+
+    ``candidates`` is ``lines`` (log file lines) plus ``journal`` (journal entries). Never raises
+    for a store that fails: its error (no personal data) is in ``error``."""
+    began = clock()
+    check = BroadCheck.from_subject(subject)
+    out = {'ran': False, 'candidates': 0, 'lines': 0, 'journal': 0, 'files': [], 'unreadable': 0}
+    errors = []
+    for store in stores:
+        try:
+            if store.name == 'logs':
+                found = check_logs(store, check, subject)
+                out['lines'] += found['lines']
+                out['files'] += found['files']
+                out['unreadable'] += found['unreadable']
+            elif store.name == 'journal':
+                out['journal'] += check_journal(store, check)
+            else:
+                continue
+            out['ran'] = True
+        except Exception as err:  # pylint: disable=broad-except
+            errors.append('%s: %s' % (store.name, safe_error(err)))
+    out['candidates'] = out['lines'] + out['journal']
+    out['seconds'] = round(clock() - began, 3)
+    if errors:
+        out['error'] = '; '.join(errors)
+    return out
