@@ -26,7 +26,15 @@ description:
   - Refuses to erase anything unless O(confirm=true). In check mode no confirmation is needed and nothing is
     touched; the result is the preview (C(erased) is then what would be erased).
   - Idempotent; a second run finds nothing, erases nothing and reports C(changed=false).
-  - The result holds counts and RV(subject_hmac) only, never an identifier, a file name or data.
+  - After the erasure (not in check mode) an independent, deliberately broad check reads the log files and
+    the journal once more (the stores C(logs) and C(journal) of the request, with their options) and counts
+    the lines that may still name the subject although the matcher left them (other spellings: upper case,
+    percent-encoding, IPv4-mapped IPv6, look-alike names such as C(ann-marie) for C(ann)); see
+    RV(independent_check) and O(independent_check). It shares no code with the matcher. Its candidates are
+    for a person to review; they do not make the module fail.
+  - The result holds counts and RV(subject_hmac) only, never an identifier or data; file names only in
+    RV(independent_check.files), and only default Debian log paths that hold no piece of an identifier
+    (a hash of the path otherwise).
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
@@ -50,6 +58,16 @@ options:
         (check mode needs no confirmation).
     type: bool
     default: false
+  independent_check:
+    description:
+      - After the erasure, search the log files and the journal again with the independent broad check
+        (module_utils/proof_check.py) and return its candidates in RV(independent_check).
+      - It reads every log file and the journal once more (about as long as the log store's own count).
+        V(false) skips it; the erasure report then says that it did not run.
+      - Never runs in check mode.
+    type: bool
+    default: true
+    version_added: 0.5.0
 notes:
   - Needs root. Uses the Python standard library only.
   - A store that fails (an error, or erasure not supported by the store yet) is reported in
@@ -169,12 +187,59 @@ manual_steps:
   returned: always
   type: list
   elements: str
+independent_check:
+  description:
+    - The independent broad check after the erasure (docs/erasure.md, "The independent check"); counts and
+      file names only, never a line. Candidates are lines the matcher left that may still name the subject,
+      for a person to review.
+  returned: always
+  type: dict
+  sample: {ran: true, candidates: 3, lines: 2, journal: 1, unreadable: 0, seconds: 1.52,
+           files: [{category: compressed, name: /var/log/mail.log.2.gz, hashed: false, candidates: 1},
+                   {category: live, name: 9f86d081884c7d659a2feaa0c55ad015, hashed: true, candidates: 1}]}
+  contains:
+    ran:
+      description: Whether the check ran (not in check mode, not with O(independent_check=false), not when the
+        request names neither the C(logs) nor the C(journal) store).
+      type: bool
+    reason:
+      description: Why it did not run.
+      type: str
+      returned: when it did not run
+    candidates:
+      description: C(lines) plus C(journal).
+      type: int
+    lines:
+      description: Candidate lines in log files.
+      type: int
+    journal:
+      description: Candidate journal entries (an entry one of whose field values is a candidate).
+      type: int
+    files:
+      description:
+        - The log files with candidates, C(category) (V(live), V(rotated), V(compressed), V(multilog)),
+          C(candidates) (lines) and C(name). C(name) is the path for a default Debian log location whose
+          components are harmless and hold no piece of an identifier; otherwise it is the first 32 hex digits
+          of the SHA-256 of the path and C(hashed) is true.
+      type: list
+      elements: dict
+    unreadable:
+      description: Log files the check could not read to the end (damaged or vanished); counted up to there.
+      type: int
+    seconds:
+      description: How long the check took.
+      type: float
+    error:
+      description: Why a part of the check failed (no personal data).
+      type: str
+      returned: when a part failed
 """
 
 import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.proof_check import run_check
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Result,
     Runner,
@@ -265,6 +330,39 @@ def erase_subject(subject, classes, store_options=None, context=None, check_mode
     return results, failed, remaining
 
 
+CHECKED_STORES = ('logs', 'journal')
+
+
+def not_run(reason):
+    return {'ran': False, 'reason': reason, 'candidates': 0, 'lines': 0, 'journal': 0, 'files': [],
+            'unreadable': 0}
+
+
+def independent_check(subject, classes, store_options=None, context=None, check_mode=False, enabled=True,
+                      runner=None):
+    """The independent broad check (module_utils/proof_check.py) over the request's log and
+    journal stores, built with the same options as for the erasure. Never raises."""
+    if check_mode:
+        return not_run('check mode (nothing was erased)')
+    if not enabled:
+        return not_run('turned off (independent_check=false)')
+    wanted = [cls for cls in classes if cls.name in CHECKED_STORES]
+    if not wanted:
+        return not_run('the request names neither the logs nor the journal store')
+    runner = runner if runner is not None else Runner()
+    stores = []
+    errors = []
+    for cls in wanted:
+        try:
+            stores.append(cls(_store_options(cls, store_options, context), runner))
+        except Exception as err:  # pylint: disable=broad-except
+            errors.append('%s: %s' % (cls.name, safe_error(err)))
+    out = run_check(subject, stores)
+    if errors:
+        out['error'] = '; '.join(errors + ([out['error']] if out.get('error') else []))
+    return out
+
+
 def outcome(subject, subject_hmac, results, failed, remaining, check_mode):
     out = summarise(subject, subject_hmac, results, failed)
     out['erased'] = sum(int(r.get('erased') or 0) for r in results.values())
@@ -292,6 +390,7 @@ def problems_message(results, failed, remaining, check_mode):
 def main():
     spec = dict(SUBJECT_ARGUMENT_SPEC)
     spec['confirm'] = dict(type='bool', default=False)
+    spec['independent_check'] = dict(type='bool', default=True)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     try:
@@ -307,8 +406,17 @@ def main():
     started = _now()
     results, failed, remaining = erase_subject(subject, classes, params['store_options'], context, check_mode)
     out = outcome(subject, subject_hmac, results, failed, remaining, check_mode)
+    out['independent_check'] = independent_check(subject, classes, params['store_options'], context, check_mode,
+                                                 params['independent_check'])
     out.update(started=started, finished=_now())
     changed = out['erased'] > 0
+    check = out['independent_check']
+    if check['candidates'] or check['unreadable'] or check.get('error'):
+        module.warn('the independent check found %d candidate line(s) in %d log file(s) and %d journal entries '
+                    'that may still name the subject%s%s: review them (docs/erasure.md, "The independent check")'
+                    % (check['lines'], len(check['files']), check['journal'],
+                       '; %d file(s) it could not read to the end' % check['unreadable'] if check['unreadable'] else '',
+                       '; it failed: %s' % check['error'] if check.get('error') else ''))
     if failed or remaining:
         module.fail_json(msg=problems_message(results, failed, remaining, check_mode), changed=changed, **out)
     module.exit_json(changed=changed, **out)

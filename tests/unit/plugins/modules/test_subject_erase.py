@@ -5,7 +5,8 @@
 """subject_erase run through AnsibleModule on a fixture host: Maildirs, a Courier userdb, a
 qmail users/assign and logs of two users (A and B) plus a look-alike of A. Erasing A removes
 every item of A, leaves B and the look-alike byte for byte, a second run changes nothing, check
-mode touches nothing, a missing confirmation is refused, and no identifier is printed.
+mode touches nothing, a missing confirmation is refused, and no identifier is printed. After the
+erasure the independent check (module_utils/proof_check.py) counts what a weak matcher left.
 
 ``build_host`` and ``snapshot`` are shared with tests/reliability/test_erase_sigkill.py and
 tests/e2e/test_erase_local.py."""
@@ -16,6 +17,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 
 import pytest
 
@@ -405,3 +407,105 @@ def test_module_fails_on_a_failed_store(monkeypatch, host, capsys):
     assert result['failed'] is True and result['failed_stores'] == ['logs']
     assert result['changed'] is True       # the other stores were erased
     assert result['stores']['maildir']['after'] == 0
+
+
+# ------------------------------------------------------------------------------ independent check
+# The matcher before issue 12, written out for A (the local part exact, the domain
+# case-insensitive, IPs as written): whatever the fixed matcher does, an erasure with this one
+# leaves the spellings below, certifies them clean (after == 0), and only the independent check
+# finds them.
+OLD_RULES = re.compile(
+    rb'(?<![A-Za-z0-9._%+\x80-\xff-])zoequill(?:\+[A-Za-z0-9._%+-]*)?@(?i:example\.org)'
+    rb'(?![A-Za-z0-9_\x80-\xff-])(?!\.[A-Za-z0-9_\x80-\xff-])'
+    rb'|(?<![A-Za-z0-9._%+\x80-\xff@-])zquill7(?![A-Za-z0-9_%+=@\x80-\xff-])(?!\.[A-Za-z0-9_\x80-\xff-])'
+    rb'|(?<![0-9.])192\.0\.2\.77(?![0-9])(?!\.[0-9])')
+MISSED_BY_OLD = [
+    b'Nov 23 10:01:01 mx dovecot: imap-login: Login: user=<x>, rip=::ffff:c000:24d, lip=10.0.0.1',   # 192.0.2.77
+    b'Nov 23 10:01:02 mx horde: Login success for ZOEQUILL%40EXAMPLE.ORG',
+    b'Nov 23 10:01:03 mx qmail: 1700000005.1 delivery 9: success: example.org-zoequill@example.org',
+    b'Nov 23 10:01:04 mx postfix/smtp[2]: to=<"zoequill"@example.org>, status=sent',
+    b'Nov 23 10:01:05 mx postfix/local[3]: to=<ZoeQuill@example.org>, status=sent',
+]
+
+
+def warnings_of(capsys, args, check_mode=False):
+    """(result, raw, warning texts) of a run that starts with no warning recorded (warnings are
+    global to the process: earlier runs of the module in this test session would leak theirs)."""
+    from ansible.module_utils.common import warnings as ansible_warnings  # pylint: disable=import-outside-toplevel
+    ansible_warnings._global_warnings.clear()  # pylint: disable=protected-access
+    result, raw = run(capsys, args, check_mode)
+    texts = [w if isinstance(w, str) else (w.get('event') or {}).get('msg', '') for w in result.get('warnings') or []]
+    return result, raw, texts
+
+
+class OldMatcher(object):
+    """LineMatcher's interface with the old rules (only for subject A)."""
+
+    def __init__(self, subject):
+        self.subject = subject
+
+    def hits(self, buf, start=0, end=None):
+        end = len(buf) if end is None else end
+        out = []
+        pos = start
+        while pos < end:
+            nl = buf.find(b'\n', pos, end)
+            le = end if nl == -1 else nl + 1
+            if OLD_RULES.search(bytes(buf[pos:le])):
+                out.append((pos, le))
+            pos = le
+        return out
+
+    def count(self, buf, start=0, end=None):
+        return len(self.hits(buf, start, end))
+
+
+def test_the_independent_check_finds_what_a_weak_matcher_left_and_certified(host, capsys, monkeypatch):
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_redact  # pylint: disable=import-outside-toplevel
+    monkeypatch.setattr(store_logs, 'LineMatcher', OldMatcher)
+    monkeypatch.setattr(log_redact, 'LineMatcher', OldMatcher)
+    assert not [line for line in MISSED_BY_OLD if OLD_RULES.search(line)]
+    others = [line.encode('ascii') for line, owner in log_lines() if owner == 'b']
+    _write(str(host / 'log' / 'mail.log.2.gz'), gzip.compress(b'\n'.join(MISSED_BY_OLD + others) + b'\n'), 0o640)
+    result, raw, warned = warnings_of(capsys, base_args(host))
+    assert_no_identifier(raw)
+    assert not result.get('failed') and result['failed_stores'] == []
+    logs = result['stores']['logs']
+    assert logs['before'] == 3 and logs['erased'] == 3 and logs['after'] == 0      # certified clean
+    check = result['independent_check']
+    assert check['ran'] is True and 'error' not in check and check['unreadable'] == 0
+    # the five spellings in the rotated file; the look-alike's two address lines in the live file
+    assert (check['candidates'], check['lines'], check['journal']) == (7, 7, 0)
+    assert sorted((f['category'], f['candidates'], f['hashed']) for f in check['files']) == \
+        [('compressed', 5, True), ('live', 2, True)]
+    assert all(len(f['name']) == 32 and str(host) not in f['name'] for f in check['files'])
+    assert [w for w in warned if 'independent check found 7 candidate line(s) in 2 log file(s)' in w]
+    # the check only reads: the rotated file still holds its lines
+    with gzip.open(str(host / 'log' / 'mail.log.2.gz')) as handle:
+        assert handle.read().count(b'\n') == len(MISSED_BY_OLD) + len(others)
+
+
+def test_the_independent_check_does_not_run_in_check_mode_when_off_or_without_log_stores(host, capsys):
+    result, raw = run(capsys, base_args(host, confirm=False), check_mode=True)
+    assert_no_identifier(raw)
+    assert result['independent_check'] == subject_erase.not_run('check mode (nothing was erased)')
+    result, _raw, warned = warnings_of(capsys, base_args(host, independent_check=False))
+    assert result['independent_check']['ran'] is False and 'turned off' in result['independent_check']['reason']
+    assert not [w for w in warned if 'independent check' in w]
+    result, _raw = run(capsys, base_args(host, stores=['maildir']))
+    assert result['independent_check']['ran'] is False and result['independent_check']['candidates'] == 0
+
+
+def test_a_clean_erasure_leaves_no_candidate(tmp_path, capsys):
+    root = tmp_path / 'host'
+    options = build_host(root)
+    # only A's and B's lines: nothing resembles A after the erasure
+    lines = [line for line, owner in log_lines() if owner != 'l']
+    _write(str(root / 'log' / 'mail.log'), ('\n'.join(lines) + '\n').encode('ascii'), 0o640)
+    os.unlink(str(root / 'log' / 'mail.log.1.gz'))
+    args = dict(SUBJECT_A, hmac_key=KEY, stores=['logs'], store_options=options, confirm=True)
+    result, raw, warned = warnings_of(capsys, args)
+    assert_no_identifier(raw)
+    check = result['independent_check']
+    assert check['ran'] is True and check['candidates'] == 0 and check['files'] == [] and 'error' not in check
+    assert not [w for w in warned if 'independent check' in w]
