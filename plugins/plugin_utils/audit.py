@@ -375,6 +375,13 @@ def _store_counts(stores):
     return out
 
 
+def _nonneg(value):
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _failure_text(step, res):
     if res.get('unreachable'):
         return '%s: the host could not be reached' % step
@@ -414,6 +421,10 @@ def host_entry(steps, subject_hmac=None):
     for key in ('kind', 'complete', 'manifest_sha256', 'failed_stores'):
         if key in main:
             entry[key] = main[key]
+    check = main.get('independent_check')
+    if isinstance(check, dict):
+        # the erasure's independent check: whether it ran and how many candidates, never names
+        entry['independent_check'] = {'ran': bool(check.get('ran')), 'candidates': _nonneg(check.get('candidates'))}
     if subject_hmac and main.get('subject_hmac') and main['subject_hmac'] != subject_hmac:
         entry.update(outcome='failed', error='%s: the host computed another subject HMAC' % main_name)
     for name, res in steps:
@@ -485,6 +496,9 @@ def build_record(request, hosts, finished=None, error=None, archive=None, extra=
                    'found': sum(int(h.get('found') or 0) for h in hosts.values()), 'by_store': by_store},
         'controller': {'host': platform.node()},
     }
+    checked = [h['independent_check'] for h in hosts.values() if isinstance(h.get('independent_check'), dict)]
+    if checked:
+        record['totals']['candidates'] = sum(c.get('candidates') or 0 for c in checked)
     if error:
         record['error'] = str(error)
     if archive:
@@ -507,7 +521,8 @@ def screen_record(record, screen):
         keep.update(s for s in (host.get('stores') or {}) if isinstance(s, str))
     keep.update(('format', 'version', 'request_id', 'action', 'kind', 'subject_hmac', 'identifiers',
                  'operator', 'operator_source', 'check_mode', 'stores_requested', 'started', 'finished',
-                 'outcome', 'hosts', 'totals', 'controller', 'error', 'archive'))
+                 'outcome', 'hosts', 'totals', 'controller', 'error', 'archive', 'independent_check', 'ran',
+                 'candidates'))
     return screen.clean(record, frozenset(keep))
 
 

@@ -350,3 +350,18 @@ def test_registered_reads_hostvars_and_tolerates_missing_hosts():
     assert audit.registered({'hostvars': hostvars}, 'mx2', '__gdpr_find') is None
     assert audit.registered({'hostvars': hostvars}, 'nope', '__gdpr_find') is None
     assert audit.registered({}, 'mx1', '__gdpr_find') is None
+
+
+def test_an_erasure_record_holds_the_independent_check_count_and_no_file_name():
+    check = {'ran': True, 'candidates': 3, 'lines': 2, 'journal': 1, 'unreadable': 0,
+             'files': [{'category': 'live', 'name': '/var/log/mail.log', 'hashed': False, 'candidates': 2}]}
+    erase = find_result(independent_check=check, changed=True)
+    entry = audit.host_entry([('erase', erase), ('proof', find_result()), ('verify', {})], 'h')
+    assert entry['outcome'] == 'ok' and entry['independent_check'] == {'ran': True, 'candidates': 3}
+    other = audit.host_entry([('erase', find_result(independent_check={'ran': False, 'candidates': 'x'}))], 'h')
+    assert other['independent_check'] == {'ran': False, 'candidates': 0}
+    rec = audit.build_record(request(), {'mx1': entry, 'mx2': other})
+    assert rec['outcome'] == 'ok' and rec['totals']['candidates'] == 3
+    assert '/var/log/mail.log' not in json.dumps(rec)
+    # a find or export record has no such count
+    assert 'candidates' not in audit.build_record(request(), {'mx1': audit.host_entry([('find', find_result())])})['totals']
