@@ -9,11 +9,19 @@ From every host's registered results (``subject_erase`` as ``<prefix>erase``, th
 store the counts before and after and what the proof search found, timestamps, the manual steps
 still open and a verdict:
 
-* ``erased everywhere``: every host erased every store, and the proof search found nothing;
-* ``manual steps open``: the same, but some steps need a person (the KLMS Backup);
+* ``erased everywhere``: every host erased every store, the proof search found nothing and the
+  independent check (module_utils/proof_check.py, run by ``subject_erase``) found no candidate;
+* ``candidates for review``: the same, but the independent check found lines that may still
+  name the subject (or could not read everything): a person reviews them (counts and file
+  names or hashes only are in the report);
+* ``manual steps open``: everything automated is proven erased, but some steps need a person
+  (the KLMS Backup);
 * ``incomplete``: a host or a store failed, or the proof search still finds data (the reasons
   say where);
 * ``preview``: a check-mode run; nothing was erased.
+
+``candidates for review`` and ``manual steps open`` end the playbook without an error: the run
+did what it could, and the report says what is left for a person.
 
 The report is written as JSON and Markdown (mode 0600, directory 0700). Never an identifier:
 free texts that match the subject are withheld (:class:`audit.Screen`).
@@ -33,7 +41,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils.audit import (
 
 REPORT_FORMAT = 'mailprivacy.gdpr/erasure-report'
 REPORT_VERSION = 1
-VERDICTS = ('erased everywhere', 'manual steps open', 'incomplete', 'preview')
+VERDICTS = ('erased everywhere', 'candidates for review', 'manual steps open', 'incomplete', 'preview')
+CHECK_CATEGORIES = ('live', 'rotated', 'compressed', 'multilog')
 
 
 def _int(value):
@@ -50,6 +59,58 @@ def _failure(step, res):
     return '%s: %s' % (step, msg)
 
 
+def independent_check(erase):
+    """The independent check of a host's subject_erase result, reduced to counts and file
+    names (or hashes): {ran, candidates, lines, journal, unreadable, files, reason?, error?}."""
+    check = erase.get('independent_check') if isinstance(erase, dict) else None
+    if not isinstance(check, dict):
+        return {'ran': False, 'reason': 'the host returned no independent check', 'candidates': 0, 'lines': 0,
+                'journal': 0, 'unreadable': 0, 'files': []}
+    out = {'ran': bool(check.get('ran'))}
+    for key in ('lines', 'journal', 'unreadable'):
+        out[key] = max(_int(check.get(key)) or 0, 0)
+    out['candidates'] = out['lines'] + out['journal']
+    seconds = check.get('seconds')
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        out['seconds'] = seconds
+    files = []
+    for item in check.get('files') or []:
+        if not isinstance(item, dict):
+            continue
+        name = item.get('name')
+        files.append({'category': item.get('category') if item.get('category') in CHECK_CATEGORIES else 'other',
+                      'name': name if isinstance(name, str) else '-', 'hashed': bool(item.get('hashed')),
+                      'candidates': max(_int(item.get('candidates')) or 0, 0)})
+    out['files'] = files
+    for key in ('reason', 'error'):
+        if check.get(key):
+            out[key] = str(check[key])
+    return out
+
+
+def needs_review(check):
+    """Whether an independent check leaves something for a person: candidates, files it could
+    not read to the end, or a part that failed."""
+    return bool(check.get('candidates') or check.get('unreadable') or check.get('error'))
+
+
+def review_items(host, check):
+    """Why a host's independent check needs a review (no personal data)."""
+    items = []
+    if check.get('candidates'):
+        parts = []
+        if check.get('lines'):
+            parts.append('%d line(s) in %d log file(s)' % (check['lines'], len(check.get('files') or [])))
+        if check.get('journal'):
+            parts.append('%d journal entr%s' % (check['journal'], 'y' if check['journal'] == 1 else 'ies'))
+        items.append('%s: the independent check found %s that may still name the subject' % (host, ' and '.join(parts)))
+    if check.get('unreadable'):
+        items.append('%s: the independent check could not read %d log file(s) to the end' % (host, check['unreadable']))
+    if check.get('error'):
+        items.append('%s: the independent check failed in part: %s' % (host, check['error']))
+    return items
+
+
 def host_report(erase, proof, check_mode, subject_hmac=None):
     """The report entry of one host from its registered results (dicts or None)."""
     entry = {'outcome': 'ok', 'reasons': [], 'stores': {}, 'manual_steps': [],
@@ -64,6 +125,7 @@ def host_report(erase, proof, check_mode, subject_hmac=None):
         return entry
     entry['started'] = erase.get('started')
     entry['finished'] = erase.get('finished')
+    entry['independent_check'] = independent_check(erase)
     if subject_hmac and erase.get('subject_hmac') and erase['subject_hmac'] != subject_hmac:
         entry['reasons'].append('the host computed another subject HMAC')
     stores = erase.get('stores') if isinstance(erase.get('stores'), dict) else {}
@@ -138,16 +200,26 @@ def build_report(request, hosts, task_vars, prefix='__gdpr_', finished=None):
     for host, entry in sorted(out_hosts.items()):
         reasons.extend('%s: %s' % (host, r) for r in entry['reasons'])
     manual = [dict(m, host=host) for host, entry in sorted(out_hosts.items()) for m in entry['manual_steps']]
+    review = []
+    if not check_mode:
+        for host, entry in sorted(out_hosts.items()):
+            check = entry.get('independent_check')
+            if check and needs_review(check):
+                review.extend(review_items(host, check))
     if check_mode:
         verdict = 'preview'
     elif reasons:
         verdict = 'incomplete'
+    elif review:
+        verdict = 'candidates for review'
     elif manual:
         verdict = 'manual steps open'
     else:
         verdict = 'erased everywhere'
-    totals = {'hosts': len(out_hosts), 'before': 0, 'erased': 0, 'after': 0, 'proof': 0, 'by_store': {}}
+    totals = {'hosts': len(out_hosts), 'before': 0, 'erased': 0, 'after': 0, 'proof': 0, 'candidates': 0,
+              'by_store': {}}
     for entry in out_hosts.values():
+        totals['candidates'] += (entry.get('independent_check') or {}).get('candidates') or 0
         for name, item in entry['stores'].items():
             tot = totals['by_store'].setdefault(name, {'units': item['units'], 'before': 0, 'erased': 0,
                                                        'after': 0, 'proof': 0})
@@ -166,6 +238,7 @@ def build_report(request, hosts, task_vars, prefix='__gdpr_', finished=None):
         'finished': finished or timestamp(),
         'verdict': verdict,
         'reasons': reasons,
+        'review': review,
         'manual_steps_open': manual,
         'hosts': out_hosts,
         'totals': totals,
@@ -185,7 +258,12 @@ def screen_report(report, screen):
         keep.update(entry.get('stores') or {})
         for item in (entry.get('stores') or {}).values():
             keep.update(item)
-    return screen.clean(report, frozenset(keep))
+        check = entry.get('independent_check') or {}
+        keep.update(check)
+        for item in check.get('files') or []:
+            keep.update(item)       # the keys; names and hashes are screened
+            keep.add(item.get('category'))
+    return screen.clean(report, frozenset(k for k in keep if isinstance(k, str)))
 
 
 def _cell(value):
@@ -210,6 +288,7 @@ def markdown(report):
         '| Items before / erased / after / found by the proof search | %d / %d / %d / %d |' % (
             report['totals']['before'], report['totals']['erased'], report['totals']['after'],
             report['totals']['proof']),
+        '| Candidates for review (independent check) | %d |' % report['totals'].get('candidates', 0),
         '',
     ]
     if report['reasons']:
@@ -228,6 +307,7 @@ def markdown(report):
                 host, name, _cell(item['units']), item['before'] if item['available'] else '-',
                 item['erased'] if item['available'] else '-', _cell(item['after'] if item['available'] else None),
                 _cell(item['proof']), _cell(note)))
+    lines += check_markdown(report)
     lines += ['', '## Timestamps per host (UTC)', '', '| Host | Outcome | Erasure started | Erasure finished |',
               '|---|---|---|---|']
     for host, entry in sorted(report['hosts'].items()):
@@ -240,6 +320,61 @@ def markdown(report):
         lines.append('None.')
     lines.append('')
     return '\n'.join(lines)
+
+
+REVIEW_STEPS = [
+    'The independent check searched the same log files and the journal again with a broad method of its own '
+    '(docs/erasure.md, "The independent check"): other spellings of each identifier (upper case, percent-encoding, '
+    'quoted local parts, qmail virtual-domain names, every spelling of an IP address) and look-alikes (another '
+    'address that holds the local part as a word, joined by `-` or `.`). A candidate is a line the matcher left '
+    'that *may* name the subject; this report '
+    'never shows the lines. For every host and file listed:',
+    '1. Find the file: a path is shown as it is; a hash is the first 32 hex digits of the SHA-256 of the path '
+    '(`find /var/log -type f | while read -r f; do printf \'%s %s\\n\' "$(printf %s "$f" | sha256sum | cut -c1-32)" '
+    '"$f"; done | grep HASH`, with the store\'s `extra_paths` too).',
+    '2. Search it by hand for every identifier of the subject, case-insensitively and in its parts: '
+    '`zgrep -a -i -n -e LOCALPART -e DOMAIN -e IP FILE` (for the journal: '
+    '`journalctl -o export | grep -a -i -e LOCALPART -e DOMAIN -e IP`).',
+    '3. Decide for each line: the subject\'s (then it must go) or another person\'s or nobody\'s (then it stays); '
+    'note the decision with the request id.',
+    '4. Lines of the subject: run the request again with what was missing (a login, an IP address in its other form, '
+    'the matching options of docs/erasure.md "Matching rules"), or remove them with `mailprivacy.gdpr.log_redact` '
+    '(mode `subject`, `paths` limited to the file). A damaged file, or a part of the check that failed, is searched '
+    'by hand the same way.',
+    '5. Run the erasure again: the verdict is `erased everywhere` once no candidate is left, or stays `candidates '
+    'for review` while lines of other people keep resembling the subject (record that decision).',
+]
+
+
+def check_markdown(report):
+    """The Markdown section of the independent check (counts and file names or hashes)."""
+    hosts = sorted(report['hosts'].items())
+    if report.get('check_mode'):
+        return ['', '## Independent check', '', 'Not run in a preview.']
+    lines = ['', '## Independent check (candidates for review)', '',
+             '| Host | Ran | Candidates | Lines in log files | Journal entries | Files not read to the end | Note |',
+             '|---|---|---:|---:|---:|---:|---|']
+    files = []
+    for host, entry in hosts:
+        check = entry.get('independent_check')
+        if not check:
+            continue
+        note = check.get('error') or ('' if check.get('ran') else check.get('reason', 'not run'))
+        lines.append('| %s | %s | %d | %d | %d | %d | %s |' % (
+            host, 'yes' if check.get('ran') else 'no', check.get('candidates', 0), check.get('lines', 0),
+            check.get('journal', 0), check.get('unreadable', 0), _cell(note)))
+        files += [(host, item) for item in check.get('files') or []]
+    if files:
+        lines += ['', '| Host | File category | File (path, or SHA-256 of the path: first 32 hex digits) | Candidate lines |',
+                  '|---|---|---|---:|']
+        for host, item in files:
+            name = ('sha256 `%s`' % item['name']) if item.get('hashed') else '`%s`' % item['name']
+            lines.append('| %s | %s | %s | %d |' % (host, item['category'], _cell(name), item['candidates']))
+    if report.get('review'):
+        lines += ['', '### What the reviewer does', '']
+        lines += ['- %s' % r for r in report['review']] + ['']
+        lines += REVIEW_STEPS
+    return lines
 
 
 def _write_new(path, data):
@@ -274,11 +409,18 @@ def write_report(report_dir, report):
 def summary_lines(report):
     lines = ['erasure %s (%s, subject HMAC %s): %s' % (
         report.get('request_id'), report.get('kind'), (report.get('subject_hmac') or '-')[:16], report['verdict'])]
+    if report['verdict'] == 'candidates for review':
+        lines.append('not an error: every store is erased and proven by the search, but the independent check left '
+                     'candidates that a person reviews (the report lists the files and says how)')
     for host, entry in sorted(report['hosts'].items()):
         counts = ', '.join('%s %d->%s' % (n, i['before'], '-' if i['after'] is None else i['after'])
                            for n, i in sorted(entry['stores'].items()) if i['available'])
+        check = entry.get('independent_check') or {}
+        if check.get('ran'):
+            counts += '%sindependent check %d candidate(s)' % ('; ' if counts else '', check.get('candidates', 0))
         lines.append('%s: %s%s%s' % (host, entry['outcome'], ' - ' if counts else '', counts))
     lines += ['reason: %s' % r for r in report['reasons']]
+    lines += ['for review: %s' % r for r in report.get('review') or []]
     lines += ['manual step open on %s (%s): %s' % (m['host'], m['store'], m['step'])
               for m in report['manual_steps_open']]
     return lines
