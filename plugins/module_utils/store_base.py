@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
 
 RESULT_KEYS = ('store', 'available', 'reason', 'found', 'units', 'detail', 'erased', 'files',
                'manual_steps')
@@ -217,24 +216,20 @@ class Store(object):
         raise NotImplementedError
 
     # ---------------------------------------------------------------- bundle helpers
+    # (module_utils/bundle.py: every write goes through the bundle's size and free-space budget;
+    # imported here, not at the top, because it builds on this module)
     def bundle_root(self, bundle_dir):
-        """bundle_dir/<name>, created with mode 0700 (refuses symbolic links)."""
-        if os.path.islink(bundle_dir) or not os.path.isdir(bundle_dir):
-            raise StoreError('%s: the bundle directory is missing or a symbolic link' % self.name)
-        return fileutil.safe_mkdir(os.path.join(bundle_dir, self.name), 0o700)
+        """bundle_dir/<name>, created with mode 0700 through the bundle directory's handle
+        (refuses symbolic links); sets up the bundle's budget."""
+        from ansible_collections.mailprivacy.gdpr.plugins.module_utils import bundle  # pylint: disable=import-outside-toplevel
+        return bundle.store_root(self.name, bundle_dir)
 
     def write_bundle_file(self, bundle_dir, relpath, chunks, kind, count):
-        """Write a new file bundle_dir/<name>/<relpath> (0600, parents 0700) and return its
-        files[] entry {path (relative to bundle_dir), sha256, size, kind, count}."""
-        root = self.bundle_root(bundle_dir)
-        rel = os.path.normpath(relpath)
-        if rel.startswith('..') or os.path.isabs(rel):
-            raise StoreError('%s: a bundle path escapes the bundle' % self.name)
-        target = os.path.join(root, rel)
-        fileutil.safe_mkdir(os.path.dirname(target), 0o700)
-        digest, size = fileutil.write_new_file(target, chunks, 0o600)
-        return {'path': os.path.relpath(target, bundle_dir), 'sha256': digest, 'size': size,
-                'kind': kind, 'count': count}
+        """Write a new file bundle_dir/<name>/<relpath> (0600, parents 0700) through the
+        bundle's budget and return its files[] entry {path (relative to bundle_dir), sha256,
+        size, kind, count}."""
+        from ansible_collections.mailprivacy.gdpr.plugins.module_utils import bundle  # pylint: disable=import-outside-toplevel
+        return bundle.write_file(self.name, bundle_dir, relpath, chunks, kind, count)
 
 
 # ------------------------------------------------------------------------------ running stores

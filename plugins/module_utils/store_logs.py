@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - Python 2 is not supported on targets
     import Queue as queue  # type: ignore
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import LazyExtract
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_retention import journal_erase_step
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_rewrite import (
     MAX_ROTATIONS,
@@ -593,52 +594,9 @@ def bundle_name(logfile, subject):
     return 'other/%s.txt' % path_hash(path)
 
 
-class _LazyExtract(object):
-    """A bundle file created on the first matching line (0600, dirs 0700)."""
-
-    def __init__(self, store, bundle_dir, relpath):
-        self.store = store
-        self.bundle_dir = bundle_dir
-        self.relpath = relpath
-        self.handle = None
-        self.digest = hashlib.sha256()
-        self.size = 0
-        self.target = None
-
-    def write(self, data):
-        if self.handle is None:
-            root = self.store.bundle_root(self.bundle_dir)
-            self.target = os.path.join(root, self.relpath)
-            fileutil.safe_mkdir(os.path.dirname(self.target), 0o700)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
-            fd = os.open(self.target, flags, 0o600)
-            os.fchmod(fd, 0o600)
-            self.handle = os.fdopen(fd, 'wb')
-        self.handle.write(data)
-        self.digest.update(data)
-        self.size += len(data)
-
-    def close(self):
-        if self.handle is not None:
-            self.handle.flush()
-            os.fsync(self.handle.fileno())
-            self.handle.close()
-            self.handle = None
-
-    def abort(self):
-        self.close()
-        if self.target is not None:
-            try:
-                os.unlink(self.target)
-            except OSError:
-                pass
-
-    def entry(self, kind, count):
-        """The files[] entry of the written file (None when nothing was written)."""
-        if self.target is None:
-            return None
-        return {'path': os.path.relpath(self.target, self.bundle_dir), 'sha256': self.digest.hexdigest(),
-                'size': self.size, 'kind': kind, 'count': count}
+# the lazily created extract file lives in module_utils/bundle.py (every write through the
+# bundle's size and free-space budget); the old name stays for the stores below and the tests
+_LazyExtract = LazyExtract
 
 
 class LogStore(Store):

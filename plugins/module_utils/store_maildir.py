@@ -27,17 +27,18 @@ that points elsewhere or a main path that is not a Maildir makes the store refus
 reading and for erasing alike (reading another user's mail would be as bad as deleting it).
 
 Also holds the small helpers the account stores share (confinement test, crash-safe tree
-removal, bundle writer).
+removal; the bundle writer, from module_utils/bundle.py).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import pwd
 import shutil
 
+# the bundle writer lives in module_utils/bundle.py; the stores import it from here too
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import BundleWriter
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
     StoreError,
@@ -102,43 +103,6 @@ def erase_tree(path):
             os.unlink(tomb)
         else:
             shutil.rmtree(tomb)
-
-
-class BundleWriter(object):
-    """Writes the files of one store under ``bundle_dir/<store name>/`` through
-    ``Store.write_bundle_file`` (dirs 0700, new files 0600, never through a symlink) and
-    collects their entries for Result.files. Callers pass path parts that carry no personal
-    data (sequence numbers, table names)."""
-
-    def __init__(self, store, bundle_dir):
-        self.store = store
-        self.bundle_dir = bundle_dir
-        self.files = []
-        store.bundle_root(bundle_dir)
-
-    def _rel(self, relparts):
-        for part in relparts:
-            if not part or part in ('.', '..') or '/' in part or '\x00' in part:
-                raise StoreError('%s: invalid bundle file name' % self.store.name)
-        return os.path.join(*relparts)
-
-    def write_chunks(self, relparts, chunks, kind, count=1):
-        entry = self.store.write_bundle_file(self.bundle_dir, self._rel(relparts), chunks, kind, count)
-        self.files.append(entry)
-        return entry
-
-    def write_bytes(self, relparts, data, kind, count=1):
-        return self.write_chunks(relparts, [data], kind, count)
-
-    def write_json(self, relparts, obj, kind='json', count=1):
-        data = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False).encode('utf-8') + b'\n'
-        return self.write_bytes(relparts, data, kind, count)
-
-    def copy_file(self, src, relparts, kind, count=1):
-        """Copy a regular file (never through a symlink) in chunks."""
-        fd = os.open(src, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
-        with os.fdopen(fd, 'rb') as fh:
-            return self.write_chunks(relparts, iter(lambda: fh.read(CHUNK), b''), kind, count)
 
 
 def bytes_to_json(value):
