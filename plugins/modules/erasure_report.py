@@ -21,9 +21,12 @@ description:
     (M(mailprivacy.gdpr.subject_find) run again after the erasure).
   - "The report holds the request id, the subject's HMAC, the operator, the start and end times (UTC), per
     host the erasure's start and end times and per store the counts before, erased, after and found by the
-    proof search, the manual steps still open, and a verdict: V(erased everywhere), V(manual steps open),
-    V(incomplete) (with the reasons: which host and store failed or still holds data) or V(preview) (check
-    mode)."
+    proof search, per host the candidates of the independent check (counts, and the names of the log files
+    that hold them or hashes of their paths; never a line), the manual steps still open, and a verdict:
+    V(erased everywhere), V(candidates for review) (everything is erased and proven, but the independent
+    check found lines that may still name the subject, could not read a file to the end or failed in part: a
+    person reviews them, as the report describes), V(manual steps open), V(incomplete) (with the reasons:
+    which host and store failed or still holds data) or V(preview) (check mode)."
   - Written as C(<request id>.erasure.json) and C(<request id>.erasure.md) (C(.erasure.preview.*) in check
     mode; a number is added when they exist) in O(report_dir), files mode 0600, directory 0700. Never an
     identifier; free texts that match the subject are withheld.
@@ -86,7 +89,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 verdict:
-  description: V(erased everywhere), V(manual steps open), V(incomplete) or V(preview).
+  description: V(erased everywhere), V(candidates for review), V(manual steps open), V(incomplete) or V(preview).
   returned: success
   type: str
 json_path:
