@@ -13,7 +13,8 @@ Patterns (names are stable: the compliance report and its tests use them):
 ``ipv4``             an IPv4 address that is not loopback, unspecified or the host's own
 ``ipv6``             an IPv6 address, same exclusions; IPv4-mapped ones count as ``ipv4``
 ``login``            a user-name field: ``user=<x>``, ``user=x``, ``username=``, ``sysusername=``,
-                     ``ruser=``, Dovecot's ``imap(x)`` prefix and ``passwd-file(x,`` auth prefix
+                     ``ruser=``, Dovecot's ``imap(x)`` prefix and ``passwd-file(x,`` auth prefix,
+                     Horde's and IMP's ``FAILED LOGIN for x`` / ``Login success for x``
 ``password``         a password or password hash: ``password=``, ``passwd=``, ``clearpasswd=``,
                      ``(given password: ...)``, vchkpw's ``(pass: '...')``, POP3 ``PASS x`` in a
                      transcript (``<hidden>``, ``None``, ``****`` and Ansible's no_log
@@ -63,7 +64,10 @@ _LOGIN = re.compile(
     rb'|\b(?:imap|pop3|lmtp|lda|submission|managesieve|sieve|indexer-worker|doveadm|quota-status)'
     rb'\((?![)<]|[0-9]+\))[^)\s]{1,255}\)'
     rb'|\b(?:passwd-file|passwd|pam|sql|ldap|static|checkpassword|shadow|bsdauth|vpopmail)'
-    rb'\((?![,)?])[^,()\s]{1,255},')
+    rb'\((?![,)?])[^,()\s]{1,255},'
+    # Horde login.php and IMP's Auth: 'FAILED LOGIN for ann [192.0.2.4] to Horde',
+    # 'FAILED LOGIN for ann@example.com (192.0.2.4) to {imap...}', 'Login success for ann ...'
+    rb'|\b(?:FAILED LOGIN|Login success) for (?![\[(])[^\s\[\]()<>]{1,255}')
 
 _PASSWORD = re.compile(
     rb'(?m)(?<![A-Za-z0-9_])(?i:(?:clear)?(?:password|passwd|pass|pwd))[ \t]?[=:][ \t]?'

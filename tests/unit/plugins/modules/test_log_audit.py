@@ -57,7 +57,17 @@ LINES = [
      {"email"}),
     (b"Jan  5 10:00:00 mx sshd: pam_unix(sshd:auth): authentication failure; ruser= rhost=192.0.2.1  user=bob",
      {"ipv4", "login"}),
+    # Horde (login.php, syslog and file log) and IMP (Auth::_log): the user of a failed or successful login
+    (b'Nov 23 10:00:00 web HORDE: [horde] FAILED LOGIN for ann [192.0.2.4] to Horde '
+     b'[pid 1234 on line 167 of "/usr/share/horde/login.php"]', {"login", "ipv4"}),
+    (b'2026-11-23T10:00:00+01:00 ERR: HORDE [imp] FAILED LOGIN for ann@example.com (192.0.2.4) to '
+     b'{imap.example.com:143 [imap]} [pid 1234 on line 730 of "/usr/share/horde/imp/lib/Auth.php"]',
+     {"login", "email", "ipv4"}),
+    (b'2026-11-23T10:00:00+01:00 NOTICE: HORDE [horde] Login success for ann [192.0.2.4] to Horde '
+     b'[pid 1234 on line 167 of "/usr/share/horde/login.php"]', {"login", "ipv4"}),
+    (b"Nov 23 10:00:00 web HORDE: [horde] FAILED LOGIN for ann to free/busy", {"login"}),
     # look-alikes that are not personal data
+    (b'Nov 23 10:00:00 web HORDE: [horde] FAILED LOGIN for  [192.0.2.4] to Horde', {"ipv4"}),
     (b"Jan  5 10:00:00 mx dovecot: lmtp(1234): msgid=<20260105.abc@mx.example.org>: saved mail to INBOX",
      set()),
     (b"Jan  5 10:00:00 mx dovecot: master: Dovecot v2.3.19.1 (9b53102964) starting up", set()),
