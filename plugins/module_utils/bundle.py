@@ -171,6 +171,9 @@ class Budget(object):
         if kind == SIZE:
             return ('the export would exceed max_bundle_size (%d MiB; %d MiB written)'
                     % (_mib(self.max_size), _mib(state['logical'])))
+        if kind == SPACE and state['fail_free'] < 0:
+            return ('not enough free space on the host for the export bundle (%d MiB written; the file system '
+                    'refused a write)' % _mib(state['logical']))
         if kind == SPACE:
             return ('not enough free space on the host for the export bundle (%d MiB written, %d MiB free; the '
                     'export keeps %d MiB free and room for the packed copy of the bundle)'
@@ -230,11 +233,7 @@ class Budget(object):
             if state['failure']:
                 return BundleLimitError(self._message(state))
             if code in (errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC)):
-                try:
-                    free = self._available()
-                except OSError:
-                    free = 0
-                return self._fail(state, SPACE, free)
+                return self._fail(state, SPACE, -1)
             return self._fail(state, WRITE, err=code)
 
         return self._locked(fail)

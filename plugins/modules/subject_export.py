@@ -54,8 +54,26 @@ options:
     description: Replace an existing bundle of the same request instead of reporting it.
     type: bool
     default: false
+  max_bundle_size:
+    description:
+      - Cap on the size of the bundle on the host, the total of the files the stores write (their full
+        length: the holes of a sparse file count). A number of bytes or a size with a unit (V(500M), V(20G));
+        V(0) for no cap.
+      - An export that would exceed it fails with C(the export would exceed max_bundle_size), its partial bundle
+        is removed and nothing is reported complete. Raise the cap (or set V(0)) and run the request again.
+      - Independent of the cap, the free space of the file system of O(dest) is checked before the first write
+        and again as the bundle grows (every few MiB, not per byte). The bundle may use the space that users
+        other than root can still write (the blocks the file system keeps for root stay free for the
+        services), less a margin of 5% of the file system or 1 GiB, whichever is smaller, and it leaves room
+        for the packed copy that the playbook writes next to it (each byte of the bundle needs two). When the
+        space runs out the export fails the same way, with C(not enough free space on the host for the export
+        bundle).
+    type: bytes
+    default: 20G
 notes:
   - Needs root to read every store. Uses the Python standard library only.
+  - Sparse files (a message or queue file with holes) are copied with their holes kept; their size and SHA-256 in
+    the manifest are those of the full content, the holes read as zero bytes.
   - A store that fails is recorded in the manifest and in RV(stores), and the module fails after the
     other stores have been exported; the bundle is kept so that nothing read is lost, and its manifest says it is
     incomplete (RV(complete=false)).
@@ -148,6 +166,12 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import (
+    BundleFile,
+    BundleLimitError,
+    close_budget,
+    open_budget,
+)
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError, run_stores
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import (
     SUBJECT_ARGUMENT_SPEC,
@@ -246,6 +270,7 @@ def main():
     spec['request_id'] = dict(type='str', required=True)
     spec['dest'] = dict(type='path', default='/var/lib/mailprivacy/exports')
     spec['force'] = dict(type='bool', default=False)
+    spec['max_bundle_size'] = dict(type='bytes', default='20G')
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     try:
@@ -294,13 +319,25 @@ def main():
         work = tempfile.mkdtemp(prefix='.%s.' % request_id, suffix='.partial', dir=dest)
     except OSError as err:
         module.fail_json(msg='cannot create the bundle directory (%s)' % type(err).__name__, **base)
+    budget = None
     try:
         os.chmod(work, 0o700)
+        # every file of the bundle goes through its budget: max_bundle_size and the free space
+        budget = open_budget(work, params['max_bundle_size'])
+        budget.check_start()
         results, failed = run_stores(classes, 'export', subject, params['store_options'], context=context,
                                      bundle_dir=work)
+        limit = budget.failure()
+        if limit:
+            raise BundleLimitError(limit)
         manifest = build_manifest(work, request_id, subject, subject_hmac, results, failed)
-        fileutil.write_new_file(os.path.join(work, MANIFEST),
-                                [json.dumps(manifest, indent=2, sort_keys=True).encode('utf-8'), b'\n'], 0o600)
+        out = BundleFile(budget, [MANIFEST], 'manifest')
+        try:
+            out.write(json.dumps(manifest, indent=2, sort_keys=True).encode('utf-8') + b'\n')
+            out.close()
+        except BaseException:
+            out.abort()
+            raise
         if os.path.lexists(bundle):
             old = bundle + '.replaced'
             if os.path.lexists(old):
@@ -312,10 +349,15 @@ def main():
             os.rename(work, bundle)
         work = None
         digest = fileutil.sha256_file(manifest_path)
+    except BundleLimitError as err:
+        # the partial bundle goes (finally below): a bundle cut short must never pass for an export
+        module.fail_json(msg='%s; the partial bundle was removed' % err, changed=False, complete=False, **base)
     except (StoreError, OSError) as err:
         msg = str(err) if isinstance(err, StoreError) else 'cannot write the bundle (%s)' % type(err).__name__
         module.fail_json(msg=msg, **base)
     finally:
+        if budget is not None:
+            close_budget(budget)
         if work is not None and os.path.isdir(work):
             shutil.rmtree(work, ignore_errors=True)
 

@@ -15,7 +15,7 @@ import stat
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_registry
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import bundle, store_registry
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.modules import subject_export
 
@@ -179,3 +179,80 @@ def test_registry_stores_and_a_failing_store(monkeypatch, tmp_path, capsys):
     assert [f['path'] for f in manifest['files']] == ['mailbox/INBOX/1.eml']
     assert manifest['files'][0]['kind'] == 'message' and manifest['files'][0]['count'] == 1
     assert 'ann@example.com' not in raw
+
+
+# ------------------------------------------------------------------------------ size cap and free space
+class BigStore(Store):
+    """Writes 3 MiB in 64 KiB chunks."""
+    name = 'big'
+    units = 'messages'
+
+    def export(self, subject, bundle_dir):
+        res = self.result()
+        res['files'].append(self.write_bundle_file(bundle_dir, 'big.eml', [b'b' * 65536] * 48, 'message', 1))
+        res.add('INBOX', 1)
+        return res
+
+
+class SpyStore(EmlStore):
+    """Records the budget its bundle directory has."""
+    seen = []
+
+    def locate(self, subject):
+        return self.result(found=1)
+
+    def export(self, subject, bundle_dir):
+        SpyStore.seen.append(bundle.budget_for(bundle_dir).max_size)
+        return super(SpyStore, self).export(subject, bundle_dir)
+
+
+def test_cap_hit_fails_and_removes_the_partial_bundle(tmp_path, capsys):
+    result, raw = run(capsys, base_args(tmp_path, max_bundle_size='1K'))
+    assert result['failed'] is True and result['complete'] is False and result['changed'] is False
+    assert result['msg'].startswith('the export would exceed max_bundle_size (0 MiB; 0 MiB written); '
+                                    'the partial bundle was removed')
+    assert os.listdir(str(tmp_path / 'exports')) == [], 'no bundle and no partial work directory may stay'
+    assert_no_identifier(raw)
+    # within the cap the same export succeeds
+    result = run(capsys, base_args(tmp_path, max_bundle_size='1M'))[0]
+    assert result['complete'] is True and result['summary']['total_size'] < 1024 * 1024
+
+
+def test_cap_hit_by_a_later_store_removes_what_the_earlier_ones_wrote(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(store_registry, 'STORES', [EmlStore, BigStore])
+    result, raw = run(capsys, dict(addresses=['ann@example.com'], hmac_key=KEY, request_id='r3',
+                                   dest=str(tmp_path / 'exports'), max_bundle_size='2M'))
+    assert result['failed'] is True and result['complete'] is False
+    assert 'exceed max_bundle_size (2 MiB; ' in result['msg'] and 'manifest_sha256' not in result
+    assert os.listdir(str(tmp_path / 'exports')) == []
+    assert 'ann@example.com' not in raw
+    # no cap: the same export completes
+    result = run(capsys, dict(addresses=['ann@example.com'], hmac_key=KEY, request_id='r3',
+                              dest=str(tmp_path / 'exports'), max_bundle_size=0))[0]
+    assert result['complete'] is True and result['summary']['total_size'] > 3 * 1024 * 1024
+
+
+def test_not_enough_free_space_fails_before_any_store_runs(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(store_registry, 'STORES', [SpyStore])
+    monkeypatch.setattr(SpyStore, 'seen', [])
+    monkeypatch.setattr(bundle.fsops, 'free_bytes', lambda fd, reserved=True: 100 * 1024 * 1024)
+    args = dict(addresses=['ann@example.com'], hmac_key=KEY, request_id='r4', dest=str(tmp_path / 'exports'))
+    result, raw = run(capsys, args)
+    assert result['failed'] is True and result['complete'] is False
+    assert result['msg'].startswith('not enough free space on the host for the export bundle (0 MiB written, '
+                                    '100 MiB free; the export keeps ')
+    assert SpyStore.seen == [], 'nothing may be read or written without room for the bundle'
+    assert os.listdir(str(tmp_path / 'exports')) == []
+    assert 'ann@example.com' not in raw
+    # check mode writes nothing: the free space does not matter
+    result = run(capsys, args, check_mode=True)[0]
+    assert result['complete'] is True and not result.get('failed')
+
+
+def test_default_cap_is_20_gib(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(store_registry, 'STORES', [SpyStore])
+    monkeypatch.setattr(SpyStore, 'seen', [])
+    result = run(capsys, dict(addresses=['ann@example.com'], hmac_key=KEY, request_id='r5',
+                              dest=str(tmp_path / 'exports')))[0]
+    assert result['complete'] is True and SpyStore.seen == [20 * 1024 ** 3]
+    assert subject_export.DOCUMENTATION.count('default: 20G') == 1
