@@ -309,3 +309,25 @@ def test_a_replaced_bundle_directory_is_noticed(tmp_path, work, budget_of):
     with pytest.raises(StoreError, match='replaced'):
         DemoStore().write_bundle_file(str(work), 'x.txt', [b'x'], 'live', 1)
     assert os.listdir(str(work)) == []
+
+
+def test_log_export_fails_on_a_bundle_write_error(tmp_path, work, budget_of, monkeypatch):
+    """The log store tolerates unreadable sources (it exports up to the damage); a bundle it
+    cannot write must fail the store instead of leaving a shortened extract behind."""
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogStore  # pylint: disable=import-outside-toplevel
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject  # pylint: disable=import-outside-toplevel
+    log = tmp_path / 'mail.log'
+    log.write_bytes(b'Nov 23 10:00:01 mx1 postfix/smtp[1]: to=<ann@example.com>, status=sent\n' * 20000)
+    budget = budget_of(check_space=False)
+    original = bundle.BundleFile.__init__
+
+    def on_full_disk(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        full = os.open('/dev/full', os.O_WRONLY)
+        os.dup2(full, self.fd)
+        os.close(full)
+    monkeypatch.setattr(bundle.BundleFile, '__init__', on_full_disk)
+    store = LogStore({'paths': [str(log)], 'workers': 1})
+    with pytest.raises(BundleLimitError, match='not enough free space'):
+        store.export(Subject.from_params(addresses=['ann@example.com']), str(work))
+    assert files_below(work) == [] and budget.failure()
