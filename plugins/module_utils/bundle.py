@@ -70,8 +70,12 @@ class BundleLimitError(StoreError):
     must fail and its partial bundle be removed. The message holds sizes only."""
 
 
-def _mib(value):
-    return int(value) // MIB
+def _size(value):
+    """A size for a message: whole MiB, or bytes below 1 MiB."""
+    value = int(value)
+    if value < MIB:
+        return '%d bytes' % value
+    return '%d MiB' % (value // MIB)
 
 
 def margin_for(fs_size):
@@ -169,15 +173,15 @@ class Budget(object):
     def _message(self, state):
         kind = state['failure']
         if kind == SIZE:
-            return ('the export would exceed max_bundle_size (%d MiB; %d MiB written)'
-                    % (_mib(self.max_size), _mib(state['logical'])))
+            return ('the export would exceed max_bundle_size (%s; %s written)'
+                    % (_size(self.max_size), _size(state['logical'])))
         if kind == SPACE and state['fail_free'] < 0:
-            return ('not enough free space on the host for the export bundle (%d MiB written; the file system '
-                    'refused a write)' % _mib(state['logical']))
+            return ('not enough free space on the host for the export bundle (%s written; the file system '
+                    'refused a write)' % _size(state['logical']))
         if kind == SPACE:
-            return ('not enough free space on the host for the export bundle (%d MiB written, %d MiB free; the '
-                    'export keeps %d MiB free and room for the packed copy of the bundle)'
-                    % (_mib(state['logical']), _mib(state['fail_free']), _mib(state['fail_keep'])))
+            return ('not enough free space on the host for the export bundle (%s written, %s free; the '
+                    'export keeps %s free and room for the packed copy of the bundle)'
+                    % (_size(state['logical']), _size(state['fail_free']), _size(state['fail_keep'])))
         if kind == WRITE:
             return 'the export bundle cannot be written (errno %d)' % state['fail_errno']
         return ''

@@ -144,7 +144,7 @@ def test_no_free_space_before_the_first_write(work, budget_of, monkeypatch):
     budget = budget_of()
     with pytest.raises(BundleLimitError) as err:
         budget.check_start()
-    assert str(err.value).startswith('not enough free space on the host for the export bundle (0 MiB written, '
+    assert str(err.value).startswith('not enough free space on the host for the export bundle (0 bytes written, '
                                      '400 MiB free; the export keeps 512 MiB free')
 
 

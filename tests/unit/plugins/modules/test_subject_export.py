@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 
 import pytest
@@ -209,8 +210,8 @@ class SpyStore(EmlStore):
 def test_cap_hit_fails_and_removes_the_partial_bundle(tmp_path, capsys):
     result, raw = run(capsys, base_args(tmp_path, max_bundle_size='1K'))
     assert result['failed'] is True and result['complete'] is False and result['changed'] is False
-    assert result['msg'].startswith('the export would exceed max_bundle_size (0 MiB; 0 MiB written); '
-                                    'the partial bundle was removed')
+    assert re.match(r'the export would exceed max_bundle_size \(1024 bytes; \d+ bytes written\); '
+                    r'the partial bundle was removed\Z', result['msg'])
     assert os.listdir(str(tmp_path / 'exports')) == [], 'no bundle and no partial work directory may stay'
     assert_no_identifier(raw)
     # within the cap the same export succeeds
@@ -239,7 +240,7 @@ def test_not_enough_free_space_fails_before_any_store_runs(monkeypatch, tmp_path
     args = dict(addresses=['ann@example.com'], hmac_key=KEY, request_id='r4', dest=str(tmp_path / 'exports'))
     result, raw = run(capsys, args)
     assert result['failed'] is True and result['complete'] is False
-    assert result['msg'].startswith('not enough free space on the host for the export bundle (0 MiB written, '
+    assert result['msg'].startswith('not enough free space on the host for the export bundle (0 bytes written, '
                                     '100 MiB free; the export keeps ')
     assert SpyStore.seen == [], 'nothing may be read or written without room for the bundle'
     assert os.listdir(str(tmp_path / 'exports')) == []
