@@ -22,6 +22,7 @@ ARGUMENT_SPEC = dict(
     export_dir=dict(type='str'),
     staging_dir=dict(type='str'),
     force=dict(type='bool', default=False),
+    max_bundle_size=dict(type='bytes', default='20G'),
 )
 
 
@@ -68,7 +69,8 @@ class ActionModule(ActionBase):
             return result
         try:
             out = join(request_id, subject_hmac, request.get('kind'), fetched,
-                       os.path.abspath(export_dir), os.path.abspath(staging), force=args['force'])
+                       os.path.abspath(export_dir), os.path.abspath(staging), force=args['force'],
+                       max_bundle_size=args['max_bundle_size'])
         except (JoinError, OSError) as err:
             msg = str(err) if isinstance(err, JoinError) else 'cannot write the archive (%s, errno %s)' % (
                 type(err).__name__, getattr(err, 'errno', None))

@@ -16,10 +16,17 @@ version_added: 0.3.0
 description:
   - Runs on the controller (an action plugin) in C(subject_export.yml) after every host wrote its bundle with
     M(mailprivacy.gdpr.subject_export), packed it and the controller fetched it.
-  - Unpacks each host's bundle into a private staging directory (regular files and directories only,
-    nothing outside the request directory), checks its C(manifest.json) against the SHA-256 the module
-    returned, then every file against the manifest (size and SHA-256), and that no file is missing or
-    unlisted. Any mismatch fails the task and nothing is joined.
+  - Before anything of a host's bundle is extracted, lists its members and checks them against the
+    C(manifest.json) it holds, which must match the SHA-256 the module returned - every member is a regular
+    file or a directory (no symbolic or hard link, device or FIFO) with a plain path inside the request
+    directory, no member comes twice, every file is listed in the manifest with the size the manifest says
+    and every listed file is there - and that the files stay within O(max_bundle_size) and the free space of
+    the staging directory (twice their size, for the extracted files and the archive, plus 5% of the file
+    system or 1 GiB, whichever is smaller). Any mismatch refuses the whole bundle, nothing is extracted and
+    the message names the host and the kind of mismatch, never a file.
+  - Then unpacks it into a private staging directory through directory handles (files 0600, directories
+    0700, holes of sparse files kept) and checks every file against the manifest again (size and SHA-256).
+    Any mismatch fails the task and nothing is joined.
   - "Writes C(<export_dir>/<request id>.tar.gz) (mode 0600) holding C(<request id>/hosts/<host>/) per host,
     a top-level C(manifest.json) (format C(mailprivacy.gdpr/subject-archive): request id, subject HMAC,
     per host and store the counts, every file with its SHA-256), a C(README.md) for a person (what was
@@ -66,6 +73,13 @@ options:
     description: Replace an existing archive of the same request.
     type: bool
     default: false
+  max_bundle_size:
+    description:
+      - Cap on the files of each host's bundle (the total of their sizes), checked before anything is extracted.
+        A number of bytes or a size with a unit (V(20G)); V(0) for no cap. Use the value the hosts exported
+        with (O(mailprivacy.gdpr.subject_export#module:max_bundle_size)).
+    type: bytes
+    default: 20G
 seealso:
   - module: mailprivacy.gdpr.subject_export
   - module: mailprivacy.gdpr.request_audit

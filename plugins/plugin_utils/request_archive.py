@@ -4,9 +4,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Join the bundles that subject_export wrote on every host into one archive per subject.
 
-1. :func:`extract_bundle` unpacks a fetched host bundle (``tar.gz`` of ``<request id>/``)
-   into a private staging directory: regular files and directories only, nothing outside
-   ``<request id>/``, files 0600 and directories 0700, never through a symbolic link.
+1. :func:`extract_bundle` first lists a fetched host bundle (``tar.gz`` of ``<request id>/``)
+   without writing anything (:func:`inspect_bundle`): every member must be a regular file or a
+   directory (no link, device or FIFO) with a plain path inside ``<request id>/``, no member may
+   come twice, the ``manifest.json`` in it must match the SHA-256 the module returned, every
+   file must be listed in it with the size it says and every listed file must be there, and
+   the total must stay within ``max_bundle_size`` and the free space of the staging directory.
+   Any mismatch refuses the whole bundle with nothing extracted. Then it unpacks it into a
+   private staging directory through directory handles (files 0600 created ``O_EXCL``,
+   directories 0700, holes of sparse members kept).
 2. :func:`verify_bundle` checks the host's ``manifest.json`` against the SHA-256 that the
    module returned through Ansible, then every file against the manifest (size and SHA-256),
    and that the bundle holds no file the manifest does not list.
@@ -30,6 +36,8 @@ import tarfile
 import tempfile
 import time
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import DEFAULT_MAX_SIZE, margin_for
 from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils.audit import (
     HOST_RE,
     RequestError,
@@ -42,6 +50,11 @@ ARCHIVE_VERSION = 1
 BUNDLE_FORMAT = 'mailprivacy.gdpr/subject-export'
 MANIFEST = 'manifest.json'
 CHUNK = 1024 * 1024
+MIB = 1024 * 1024
+# a host's manifest.json is read into memory before anything is extracted
+MANIFEST_MAX = 256 * MIB
+# members of one host bundle (files and directories); tarfile keeps every header in memory
+MAX_MEMBERS = 2000000
 _SEGMENT_RE = re.compile(r'^[^\x00-\x1f\x7f/\\]+$')
 
 
@@ -75,69 +88,217 @@ def host_dirname(host):
     return host
 
 
-def _write_new(path, chunks):
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
-    fd = os.open(path, flags, 0o600)
-    digest = hashlib.sha256()
-    size = 0
-    with os.fdopen(fd, 'wb') as handle:
-        for chunk in chunks:
-            handle.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+def _member_rel(member, host, request_id):
+    """The member's path (checked: plain, relative, inside ``<request id>/``)."""
+    name = member.name.rstrip('/')
+    if name.startswith('./'):
+        name = name[2:]
+    rel = safe_relpath(name, '%s: a member of the fetched bundle' % host)
+    if rel != request_id and not rel.startswith(request_id + '/'):
+        raise JoinError('%s: the fetched bundle holds a member outside the request directory' % host)
+    return rel
 
 
-def _mkdirs(root, rel):
-    """Create root/rel one directory at a time (0700), refusing symbolic links."""
-    path = root
-    for part in [p for p in rel.split('/') if p]:
-        path = os.path.join(path, part)
-        if os.path.islink(path):
-            raise JoinError('a symbolic link appeared in the staging directory')
-        if not os.path.isdir(path):
-            os.mkdir(path, 0o700)
-    return path
+def _data_bytes(member):
+    """Bytes a file member takes once extracted with its holes (its sparse map's data)."""
+    sparse = getattr(member, 'sparse', None)
+    if sparse:
+        return sum(int(size) for _offset, size in sparse)
+    return member.size
 
 
-def extract_bundle(tar_path, dest, request_id, host):
-    """Unpack the fetched bundle of ``host`` into ``dest/<host>`` (created 0700, must not exist).
-    Returns the bundle directory (``dest/<host>/<request id>``)."""
-    hostdir = os.path.join(dest, host_dirname(host))
-    if os.path.lexists(hostdir):
-        raise JoinError('%s: the staging directory of this host exists already' % host)
-    os.mkdir(hostdir, 0o700)
+def check_manifest(manifest, host, request_id, subject_hmac=None):
+    """The checks of a host manifest that need no file: format, request, subject, complete.
+    Returns {path: entry} of its files (paths checked, each once, sizes whole numbers)."""
+    if not isinstance(manifest, dict) or manifest.get('format') != BUNDLE_FORMAT:
+        raise JoinError('%s: manifest.json is not a subject_export manifest' % host)
+    if manifest.get('request_id') != request_id:
+        raise JoinError('%s: the bundle belongs to another request' % host)
+    if subject_hmac is not None and manifest.get('subject_hmac') != subject_hmac:
+        raise JoinError('%s: the bundle belongs to another subject (HMAC differs)' % host)
+    if not manifest.get('complete'):
+        raise JoinError('%s: the bundle is incomplete (a store failed: %s)'
+                        % (host, ', '.join(str(s) for s in manifest.get('failed_stores') or []) or 'unknown'))
+    listed = {}
+    files = manifest.get('files') or []
+    if not isinstance(files, list):
+        raise JoinError('%s: manifest.json has no list of files' % host)
+    for entry in files:
+        if not isinstance(entry, dict):
+            raise JoinError('%s: manifest.json lists a file without a path' % host)
+        rel = safe_relpath(entry.get('path'), '%s: a path in manifest.json' % host)
+        if rel == MANIFEST or rel in listed:
+            raise JoinError('%s: manifest.json lists a file twice' % host)
+        size = entry.get('size')
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise JoinError('%s: manifest.json lists a file without a valid size' % host)
+        listed[rel] = entry
+    return listed
+
+
+def inspect_bundle(archive, host, request_id, manifest_sha256=None, subject_hmac=None,
+                   max_size=DEFAULT_MAX_SIZE):
+    """List the members of the open tar ``archive`` and check them against the manifest.json it
+    holds, before anything is extracted (see the module docstring). ``max_size``: cap on the
+    total size of the files (0: none). Returns (manifest, [(path, member)] in archive order,
+    bytes the files take once extracted). Refusals are JoinError naming the host and the kind
+    of mismatch, never a path."""
+    members = []
+    seen = set()
+    total = 0
+    data = 0
+    manifest_raw = None
+    manifest_rel = '%s/%s' % (request_id, MANIFEST)
+    for member in archive:
+        rel = _member_rel(member, host, request_id)
+        if rel in seen:
+            raise JoinError('%s: the fetched bundle holds a member twice' % host)
+        seen.add(rel)
+        if len(seen) > MAX_MEMBERS:
+            raise JoinError('%s: the fetched bundle holds more than %d members' % (host, MAX_MEMBERS))
+        if member.isfile():
+            # checked on the header, before the member's data is read or skipped
+            total += member.size
+            if max_size and total > max_size:
+                raise JoinError('%s: the fetched bundle is bigger than max_bundle_size (%d MiB); nothing was extracted'
+                                % (host, max_size // MIB))
+            data += _data_bytes(member) + fsops.BLOCK
+            if rel == manifest_rel:
+                if member.size > MANIFEST_MAX:
+                    raise JoinError('%s: manifest.json of the fetched bundle is too big' % host)
+                manifest_raw = archive.extractfile(member).read()
+        elif not member.isdir():
+            raise JoinError('%s: the fetched bundle holds a link or a device; refusing' % host)
+        members.append((rel, member))
+    if manifest_raw is None:
+        raise JoinError('%s: the fetched bundle has no manifest.json; nothing was extracted' % host)
+    if manifest_sha256 is not None and hashlib.sha256(manifest_raw).hexdigest() != manifest_sha256:
+        raise JoinError('%s: manifest.json does not match the SHA-256 the export returned' % host)
+    try:
+        manifest = json.loads(manifest_raw.decode('utf-8'))
+    except (ValueError, UnicodeDecodeError):
+        raise JoinError('%s: manifest.json is not valid JSON' % host)
+    listed = check_manifest(manifest, host, request_id, subject_hmac)
+
+    prefix = request_id + '/'
+    files = {}
+    parents = set()
+    for rel, member in members:
+        parts = rel.split('/')
+        parents.update('/'.join(parts[:i]) for i in range(1, len(parts)))
+        if member.isfile() and rel != manifest_rel:
+            files[rel[len(prefix):]] = member
+    extra = [rel for rel in files if rel not in listed]
+    if extra:
+        raise JoinError('%s: %d file(s) of the fetched bundle are not in manifest.json; nothing was extracted'
+                        % (host, len(extra)))
+    missing = [rel for rel in listed if rel not in files]
+    if missing:
+        raise JoinError('%s: %d file(s) listed in manifest.json but missing from the fetched bundle; nothing was '
+                        'extracted' % (host, len(missing)))
+    wrong = [rel for rel, member in files.items()
+             if listed[rel].get('size') is None or member.size != listed[rel]['size']]
+    if wrong:
+        raise JoinError('%s: %d file(s) of the fetched bundle have another size than manifest.json says; nothing '
+                        'was extracted' % (host, len(wrong)))
+    if any(prefix + rel in parents for rel in files) or manifest_rel in parents:
+        raise JoinError('%s: the fetched bundle holds a file where it also holds a directory; nothing was extracted'
+                        % host)
+    return manifest, members, data
+
+
+def _open_dir(path):
+    """A handle of the directory ``path``, which this controller run created privately (its
+    last component is never followed if it is a symbolic link)."""
+    return fsops.Dir(os.open(path, fsops.DIR_FLAGS))
+
+
+def _check_space(handle, host, data, reserve):
+    """Refuse when the staging file system cannot take ``data`` bytes twice (the extracted
+    files and their copy in the archive) plus ``reserve`` and the margin."""
+    free = fsops.free_bytes(handle.fd, reserved=False)
+    keep = margin_for(fsops.fs_bytes(handle.fd))
+    if 2 * data + reserve + keep > free:
+        raise JoinError('%s: not enough free space on the controller for the bundle of this host (%d MiB to extract, '
+                        '%d MiB free; the join keeps %d MiB free and room for the archive); nothing was extracted'
+                        % (host, data // MIB, free // MIB, keep // MIB))
+
+
+def _unpack(archive, members, hostdir, host):
+    """Write every member below the open directory ``hostdir`` through handles."""
+    cache = {}
+
+    def directory(parts):
+        key = tuple(parts)
+        if key not in cache:
+            cache.clear()  # members come directory by directory: one open parent at a time
+            handle = hostdir
+            chain = []
+            for part in parts:
+                handle = handle.mkdir(part, 0o700)
+                chain.append(handle)
+            for other in chain[:-1]:
+                other.close()
+            cache[key] = chain[-1] if chain else None
+        return cache[key] or hostdir
+
+    try:
+        for rel, member in members:
+            parts = rel.split('/')
+            if member.isdir():
+                directory(parts)
+                continue
+            parent = directory(parts[:-1])
+            fd = parent.create(parts[-1], 0o600)
+            try:
+                source = archive.extractfile(member)
+                out = fsops.SparseWriter(fd)
+                for chunk in iter(lambda: source.read(CHUNK), b''):
+                    out.write(chunk)
+                if out.close() != member.size:
+                    raise JoinError('%s: the fetched bundle ends inside a file' % host)
+            finally:
+                os.close(fd)
+    finally:
+        for handle in cache.values():
+            if handle is not None:
+                handle.close()
+
+
+def extract_bundle(tar_path, dest, request_id, host, manifest_sha256=None, subject_hmac=None,
+                   max_size=DEFAULT_MAX_SIZE, ledger=None):
+    """Check the fetched bundle of ``host`` (:func:`inspect_bundle`), then unpack it into
+    ``dest/<host>`` (created 0700, must not exist). Returns the bundle directory
+    (``dest/<host>/<request id>``). ``ledger``: a dict whose ``extracted`` counts the bytes of
+    the bundles extracted before (their copy into the archive is still to be written); this
+    bundle's are added. Nothing is left in ``dest`` when it refuses or fails."""
+    name = host_dirname(host)
     try:
         archive = tarfile.open(tar_path, 'r:gz')
     except (OSError, tarfile.TarError, EOFError) as err:
         raise JoinError('%s: the fetched bundle is not a readable tar.gz (%s)' % (host, type(err).__name__))
-    seen = set()
-    try:
-        with archive:
-            for member in archive:
-                name = member.name.rstrip('/')
-                if name.startswith('./'):
-                    name = name[2:]
-                rel = safe_relpath(name, '%s: a member of the fetched bundle' % host)
-                if rel != request_id and not rel.startswith(request_id + '/'):
-                    raise JoinError('%s: the fetched bundle holds a member outside the request directory' % host)
-                if rel in seen:
-                    raise JoinError('%s: the fetched bundle holds a member twice' % host)
-                seen.add(rel)
-                if member.isdir():
-                    _mkdirs(hostdir, rel)
-                elif member.isfile():
-                    parent = _mkdirs(hostdir, os.path.dirname(rel))
-                    source = archive.extractfile(member)
-                    _write_new(os.path.join(parent, os.path.basename(rel)),
-                               iter(lambda: source.read(CHUNK), b''))
-                else:
-                    raise JoinError('%s: the fetched bundle holds a link or a device; refusing' % host)
-    except (tarfile.TarError, EOFError, OSError) as err:
-        if isinstance(err, JoinError):
+    ledger = ledger if ledger is not None else {}
+    with archive, _open_dir(dest) as handle:
+        if handle.lstat(name) is not None:
+            raise JoinError('%s: the staging directory of this host exists already' % host)
+        try:
+            _manifest, members, data = inspect_bundle(archive, host, request_id, manifest_sha256, subject_hmac,
+                                                      max_size)
+        except (tarfile.TarError, EOFError, OSError) as err:
+            raise JoinError('%s: the fetched bundle cannot be read (%s); nothing was extracted'
+                            % (host, type(err).__name__))
+        _check_space(handle, host, data, ledger.get('extracted', 0))
+        hostdir = handle.mkdir(name, 0o700)
+        try:
+            with hostdir:
+                _unpack(archive, members, hostdir, host)
+        except BaseException as err:
+            handle.rmtree(name)
+            if isinstance(err, (tarfile.TarError, EOFError, OSError)):
+                raise JoinError('%s: the fetched bundle cannot be unpacked (%s)' % (host, type(err).__name__))
             raise
-        raise JoinError('%s: the fetched bundle cannot be unpacked (%s)' % (host, type(err).__name__))
-    bundle = os.path.join(hostdir, request_id)
+    ledger['extracted'] = ledger.get('extracted', 0) + data
+    bundle = os.path.join(dest, name, request_id)
     if not os.path.isdir(bundle) or os.path.islink(bundle):
         raise JoinError('%s: the fetched bundle has no request directory' % host)
     return bundle
@@ -158,23 +319,7 @@ def verify_bundle(bundle, host, manifest_sha256, request_id, subject_hmac):
             manifest = json.loads(handle.read().decode('utf-8'))
     except (ValueError, UnicodeDecodeError):
         raise JoinError('%s: manifest.json is not valid JSON' % host)
-    if not isinstance(manifest, dict) or manifest.get('format') != BUNDLE_FORMAT:
-        raise JoinError('%s: manifest.json is not a subject_export manifest' % host)
-    if manifest.get('request_id') != request_id:
-        raise JoinError('%s: the bundle belongs to another request' % host)
-    if manifest.get('subject_hmac') != subject_hmac:
-        raise JoinError('%s: the bundle belongs to another subject (HMAC differs)' % host)
-    if not manifest.get('complete'):
-        raise JoinError('%s: the bundle is incomplete (a store failed: %s)'
-                        % (host, ', '.join(str(s) for s in manifest.get('failed_stores') or []) or 'unknown'))
-    listed = {}
-    for entry in manifest.get('files') or []:
-        if not isinstance(entry, dict):
-            raise JoinError('%s: manifest.json lists a file without a path' % host)
-        rel = safe_relpath(entry.get('path'), '%s: a path in manifest.json' % host)
-        if rel == MANIFEST or rel in listed:
-            raise JoinError('%s: manifest.json lists %s twice' % (host, rel))
-        listed[rel] = entry
+    listed = check_manifest(manifest, host, request_id, subject_hmac)
     present = set()
     for root, dirs, files in os.walk(bundle):
         for name in dirs + files:
@@ -187,17 +332,16 @@ def verify_bundle(bundle, host, manifest_sha256, request_id, subject_hmac):
                 present.add(rel)
     extra = sorted(present - set(listed))
     if extra:
-        raise JoinError('%s: %d file(s) of the bundle are not in manifest.json, for example %s'
-                        % (host, len(extra), extra[0]))
+        raise JoinError('%s: %d file(s) of the bundle are not in manifest.json' % (host, len(extra)))
     for rel, entry in sorted(listed.items()):
         path = os.path.join(bundle, rel)
         if rel not in present:
-            raise JoinError('%s: %s is listed in manifest.json but missing' % (host, rel))
+            raise JoinError('%s: a file is listed in manifest.json but missing' % host)
         size = os.path.getsize(path)
         if entry.get('size') is not None and size != entry.get('size'):
-            raise JoinError('%s: %s has another size than manifest.json says' % (host, rel))
+            raise JoinError('%s: a file has another size than manifest.json says' % host)
         if sha256_file(path) != entry.get('sha256'):
-            raise JoinError('%s: %s does not match its SHA-256 in manifest.json' % (host, rel))
+            raise JoinError('%s: a file does not match its SHA-256 in manifest.json' % host)
     return manifest
 
 
@@ -449,10 +593,12 @@ def discard(staging_dir):
         shutil.rmtree(staging_dir, ignore_errors=True)
 
 
-def join(request_id, subject_hmac, kind, fetched, export_dir, staging_dir, force=False):
-    """Unpack, verify and join every host's bundle. ``fetched``: {host: (local tar.gz path,
-    manifest sha256 the export returned)}. The staging directory is removed in every case.
-    Returns {archive..., manifest summary}."""
+def join(request_id, subject_hmac, kind, fetched, export_dir, staging_dir, force=False,
+         max_bundle_size=DEFAULT_MAX_SIZE):
+    """Check, unpack, verify and join every host's bundle. ``fetched``: {host: (local tar.gz
+    path, manifest sha256 the export returned)}; ``max_bundle_size``: cap on each host
+    bundle's files (0: none). The staging directory is removed in every case. Returns
+    {archive..., manifest summary}."""
     if not fetched:
         raise JoinError('no host bundle to join')
     staging = os.path.abspath(staging_dir)
@@ -464,11 +610,14 @@ def join(request_id, subject_hmac, kind, fetched, export_dir, staging_dir, force
     work = tempfile.mkdtemp(prefix='.join.', dir=os.path.dirname(staging))
     try:
         bundles = {}
+        ledger = {'extracted': 0}
         for host in sorted(fetched):
             tar_path, msha = fetched[host]
             if not tar_path or not os.path.isfile(tar_path):
                 raise JoinError('%s: the fetched bundle is missing on the controller' % host)
-            bundle = extract_bundle(tar_path, work, request_id, host)
+            if not msha:
+                raise JoinError('%s: the export returned no manifest checksum' % host)
+            bundle = extract_bundle(tar_path, work, request_id, host, msha, subject_hmac, max_bundle_size, ledger)
             manifest = verify_bundle(bundle, host, msha, request_id, subject_hmac)
             bundles[host] = (bundle, manifest, msha)
         manifest = archive_manifest(request_id, subject_hmac, kind, bundles)

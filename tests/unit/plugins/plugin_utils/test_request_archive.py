@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
 import os
+import shutil
 import stat
 import subprocess
 import tarfile
@@ -60,8 +62,8 @@ def private(path):
 
 
 def pack(bundle, dest):
-    """tar.gz of the bundle directory, as the playbook packs it on the host."""
-    subprocess.run(['tar', '--create', '--gzip', '--file', dest, '--directory', os.path.dirname(bundle),
+    """tar.gz of the bundle directory, as the playbook packs it on the host (GNU tar)."""
+    subprocess.run(['tar', '--create', '--gzip', '--sparse', '--file', dest, '--directory', os.path.dirname(bundle),
                     '--', os.path.basename(bundle)], check=True)
     return dest
 
@@ -249,3 +251,195 @@ def test_missing_fetched_file_and_empty_join(tmp_path):
     with pytest.raises(ra.JoinError, match='missing on the controller'):
         ra.join(RID, HMAC, 'user', {'mx1': (str(tmp_path / 'none.tar.gz'), 'x')}, str(tmp_path / 'e'),
                 str(tmp_path / 'e' / '.s'))
+
+
+# ------------------------------------------------------------------------------ checks before extraction
+MIB = 1024 * 1024
+GOOD = {'logs/a.txt': b'aaa\n', 'maildir/mailbox-1/folder-1/000001.eml': b'Subject: x\n\nbody\n'}
+
+
+def manifest_for(files, request_id=RID, sizes=None):
+    """(raw manifest.json, its sha256) listing ``files`` {path: data}; ``sizes`` overrides sizes."""
+    entries = [{'path': rel, 'store': rel.split('/')[0], 'kind': 'live', 'count': 1,
+                'size': (sizes or {}).get(rel, len(data)), 'sha256': hashlib.sha256(data).hexdigest()}
+               for rel, data in sorted(files.items())]
+    manifest = {'format': 'mailprivacy.gdpr/subject-export', 'version': 1, 'request_id': request_id,
+                'subject_hmac': HMAC, 'kind': 'user', 'host': 'mx1', 'created': '2025-01-01T00:00:00Z',
+                'complete': True, 'failed_stores': [], 'stores': {}, 'files': entries}
+    raw = json.dumps(manifest).encode()
+    return raw, hashlib.sha256(raw).hexdigest()
+
+
+def crafted(path, files=None, listed=None, before=(), after=(), sizes=None):
+    """A host bundle tar.gz written member by member: the directory, manifest.json listing
+    ``listed`` (default ``files``), the ``files``, with ``before``/``after`` extra (TarInfo,
+    data) members. Returns (path, manifest sha256)."""
+    files = GOOD if files is None else files
+    raw, digest = manifest_for(files if listed is None else listed, sizes=sizes)
+    members = [(info(RID, tarfile.DIRTYPE), None)] + list(before)
+    members.append((info(RID + '/manifest.json', size=len(raw)), raw))
+    for rel, data in sorted(files.items()):
+        members.append((info('%s/%s' % (RID, rel), size=len(data)), data))
+    members += list(after)
+    return hostile_tar(str(path), members), digest
+
+
+@pytest.fixture
+def staging(tmp_path):
+    work = tmp_path / 'work'
+    work.mkdir(mode=0o700)
+    return work
+
+
+def refused(tar, staging, digest, fragment, **kw):
+    with pytest.raises(ra.JoinError) as err:
+        ra.extract_bundle(tar, str(staging), RID, 'mx1', digest, HMAC, **kw)
+    message = str(err.value)
+    assert message.startswith('mx1: ') and fragment in message, message
+    assert os.listdir(str(staging)) == [], 'nothing may be extracted from a refused bundle'
+    return message
+
+
+def test_a_good_crafted_bundle_is_extracted(tmp_path, staging):
+    tar, digest = crafted(tmp_path / 'ok.tar.gz')
+    bundle = ra.extract_bundle(tar, str(staging), RID, 'mx1', digest, HMAC)
+    assert ra.verify_bundle(bundle, 'mx1', digest, RID, HMAC)['request_id'] == RID
+    data = open(os.path.join(bundle, 'maildir', 'mailbox-1', 'folder-1', '000001.eml'), 'rb').read()
+    assert data == GOOD['maildir/mailbox-1/folder-1/000001.eml']
+    for root, dirs, files in os.walk(str(staging / 'mx1')):
+        for name in dirs:
+            assert stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode) == 0o700
+        for name in files:
+            assert stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode) == 0o600
+
+
+def test_a_member_the_manifest_does_not_list_is_refused_before_extraction(tmp_path, staging):
+    tar, digest = crafted(tmp_path / 'x.tar.gz', after=[(info(RID + '/logs/ann@example.com.txt', size=3), b'abc')])
+    message = refused(tar, staging, digest, '1 file(s) of the fetched bundle are not in manifest.json')
+    assert 'ann@example.com' not in message and 'nothing was extracted' in message
+
+
+def test_a_member_bigger_than_the_manifest_says_is_refused(tmp_path, staging):
+    files = dict(GOOD, **{'logs/a.txt': b'aaa\n' + b'x' * 5000})
+    tar, digest = crafted(tmp_path / 'x.tar.gz', files=files, sizes={'logs/a.txt': 4})
+    refused(tar, staging, digest, 'have another size than manifest.json says')
+
+
+def test_a_listed_file_missing_from_the_tar_is_refused(tmp_path, staging):
+    files = dict(GOOD)
+    del files['logs/a.txt']
+    tar, digest = crafted(tmp_path / 'x.tar.gz', files=files, listed=GOOD)
+    refused(tar, staging, digest, '1 file(s) listed in manifest.json but missing from the fetched bundle')
+
+
+@pytest.mark.parametrize('member, fragment', [
+    (info(RID + '/logs/link', tarfile.SYMTYPE, linkname='/etc/shadow'), 'link or a device'),
+    (info(RID + '/logs/hard', tarfile.LNKTYPE, linkname=RID + '/logs/a.txt'), 'link or a device'),
+    (info(RID + '/logs/dev', tarfile.CHRTYPE), 'link or a device'),
+    (info(RID + '/logs/blk', tarfile.BLKTYPE), 'link or a device'),
+    (info(RID + '/logs/fifo', tarfile.FIFOTYPE), 'link or a device'),
+    (info(RID + '/logs/../../escape', size=1), 'not a plain relative path'),
+    (info('/' + RID + '/logs/abs', size=1), 'not a plain relative path'),
+    (info('other/x', size=1), 'outside the request directory'),
+])
+def test_bad_members_after_good_ones_extract_nothing(tmp_path, staging, member, fragment):
+    """The old code extracted the members before the bad one; now nothing is written."""
+    data = b'x' if member.size else None
+    tar, digest = crafted(tmp_path / 'x.tar.gz', after=[(member, data)])
+    refused(tar, staging, digest, fragment)
+    assert not (tmp_path / 'escape').exists()
+
+
+def test_a_duplicate_member_extracts_nothing(tmp_path, staging):
+    tar, digest = crafted(tmp_path / 'x.tar.gz', after=[(info(RID + '/logs/a.txt', size=4), b'bbb\n')])
+    refused(tar, staging, digest, 'holds a member twice')
+
+
+def test_a_file_where_a_directory_is_needed_is_refused(tmp_path, staging):
+    files = {'logs/a': b'1', 'logs/a/b.txt': b'2'}
+    tar, digest = crafted(tmp_path / 'x.tar.gz', files=files)
+    refused(tar, staging, digest, 'a file where it also holds a directory')
+
+
+def test_a_manifest_that_does_not_match_the_export_extracts_nothing(tmp_path, staging):
+    tar, _digest = crafted(tmp_path / 'x.tar.gz')
+    refused(tar, staging, '0' * 64, 'does not match the SHA-256 the export returned')
+    tar2 = hostile_tar(str(tmp_path / 'nomanifest.tar.gz'), [(info(RID, tarfile.DIRTYPE), None),
+                                                              (info(RID + '/logs/a.txt', size=1), b'a')])
+    refused(tar2, staging, None, 'has no manifest.json')
+
+
+def test_total_over_the_cap_extracts_nothing(tmp_path, staging):
+    files = {'logs/a.txt': b'a' * (2 * MIB), 'logs/b.txt': b'b' * (2 * MIB)}
+    tar, digest = crafted(tmp_path / 'x.tar.gz', files=files)
+    refused(tar, staging, digest, 'bigger than max_bundle_size (3 MiB)', max_size=3 * MIB)
+    assert ra.extract_bundle(tar, str(staging), RID, 'mx1', digest, HMAC, max_size=0)   # 0: no cap
+
+
+def test_a_header_claiming_a_huge_member_is_refused_on_the_header(tmp_path, staging):
+    """A gzip bomb's member is refused by its declared size before its data is read."""
+    raw, digest = manifest_for(GOOD)
+    path = tmp_path / 'bomb.tar.gz'
+    with gzip.open(str(path), 'wb') as out:
+        out.write(info(RID, tarfile.DIRTYPE).tobuf(tarfile.GNU_FORMAT))
+        out.write(info(RID + '/logs/a.txt', size=64 * 1024 ** 3).tobuf(tarfile.GNU_FORMAT))
+        out.write(bytes(1024 * 1024))
+    refused(str(path), staging, digest, 'bigger than max_bundle_size (20480 MiB)')
+
+
+def test_not_enough_space_on_the_controller_extracts_nothing(tmp_path, staging, monkeypatch):
+    tar, digest = crafted(tmp_path / 'x.tar.gz')
+    monkeypatch.setattr(ra.fsops, 'fs_bytes', lambda fd: 100 * MIB)             # keeps 5 MiB free
+    monkeypatch.setattr(ra.fsops, 'free_bytes', lambda fd, reserved=True: 5 * MIB)
+    refused(tar, staging, digest, 'not enough free space on the controller for the bundle of this host')
+
+
+def test_the_archive_copy_of_earlier_hosts_is_reserved(tmp_path, monkeypatch):
+    """Two hosts that fit one at a time, but not with the archive copy of the first one."""
+    staging_dir = tmp_path / 'exports' / '.partial'
+    private(staging_dir)
+    fetched = {}
+    for host in ('mx1', 'mx2'):
+        bundle, digest = make_bundle(str(tmp_path / 'src'), host, {'logs/a.txt': b'a' * (4 * MIB)})
+        fetched[host] = (pack(bundle, str(staging_dir / ('%s.tar.gz' % host))), digest)
+    monkeypatch.setattr(ra.fsops, 'fs_bytes', lambda fd: 100 * MIB)             # keeps 5 MiB free
+    monkeypatch.setattr(ra.fsops, 'free_bytes', lambda fd, reserved=True: 5 * MIB + 10 * MIB)
+    with pytest.raises(ra.JoinError) as err:
+        ra.join(RID, HMAC, 'user', fetched, str(tmp_path / 'exports'), str(staging_dir))
+    assert str(err.value).startswith('mx2: not enough free space on the controller')
+    assert os.listdir(str(tmp_path / 'exports')) == []
+
+
+def test_a_truncated_bundle_leaves_nothing(tmp_path, staging):
+    files = {'logs/a.txt': os.urandom(256 * 1024)}
+    tar, digest = crafted(tmp_path / 'x.tar.gz', files=files)
+    data = open(tar, 'rb').read()
+    with open(tar, 'wb') as handle:
+        handle.write(data[:len(data) // 2])
+    refused(tar, staging, digest, 'fetched bundle')
+
+
+def test_sparse_files_packed_with_gnu_tar_keep_their_holes(tmp_path, staging):
+    bundle = os.path.join(str(tmp_path / 'src'), 'mx1', RID)
+    os.makedirs(os.path.join(bundle, 'maildir'))
+    sparse = os.path.join(bundle, 'maildir', 'big.eml')
+    with open(sparse, 'wb') as handle:
+        handle.write(b'Subject: holes\n\n')
+        handle.seek(64 * MIB)
+        handle.write(b'end\n')
+    data = open(sparse, 'rb').read()
+    raw, digest = manifest_for({'maildir/big.eml': data})
+    with open(os.path.join(bundle, 'manifest.json'), 'wb') as handle:
+        handle.write(raw)
+    tar = pack(bundle, str(tmp_path / 'mx1.tar.gz'))
+    assert os.path.getsize(tar) < 64 * 1024, 'GNU tar --sparse stores the data only'
+    with tarfile.open(tar) as archive:
+        assert [m.issparse() for m in archive if m.name.endswith('big.eml')] == [True]
+    out = ra.extract_bundle(tar, str(staging), RID, 'mx1', digest, HMAC, max_size=128 * MIB)
+    ra.verify_bundle(out, 'mx1', digest, RID, HMAC)
+    copy = os.path.join(out, 'maildir', 'big.eml')
+    assert open(copy, 'rb').read() == data
+    assert os.stat(copy).st_blocks * 512 < MIB, 'the hole was written out on the controller'
+    # the logical size counts against the cap, as on the host
+    shutil.rmtree(str(staging / 'mx1'))
+    refused(tar, staging, digest, 'bigger than max_bundle_size', max_size=32 * MIB)
