@@ -25,9 +25,9 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_redact
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
 SUBJECT = Subject.from_params(addresses=['ann@example.com'], logins=['annlogin'], ips=['192.0.2.7'])
-OWN = ['ann@example.com', 'ann+tag@example.com', 'ann@EXAMPLE.com', 'annlogin', '192.0.2.7']
+OWN = ['ann@example.com', 'ann+tag@example.com', 'ann@EXAMPLE.com', 'ANN@example.com', 'annlogin', '192.0.2.7']
 LOOKALIKES = ['joann@example.com', 'ann@example.com.evil', 'ann@example.co', 'xann@example.com',
-              'annlogin2', 'myannlogin', '192.0.2.70', '10.192.0.2.7', 'ann@examples.com', 'ANN@example.com']
+              'annlogin2', 'myannlogin', '192.0.2.70', '10.192.0.2.7', 'ann@examples.com']
 FILLER = st.text(alphabet='abcdefghij klmnop=<>:,[]()0123456789', max_size=30)
 LINE = st.tuples(FILLER, st.sampled_from(OWN + LOOKALIKES + ['']), FILLER).map(lambda t: ''.join(t).encode())
 
@@ -332,3 +332,37 @@ def test_write_error_in_the_writer_thread_leaves_the_file_untouched(tmp_path, mo
     assert len(calls) >= 3
     assert read(path) == data and os.stat(path).st_ino == before.st_ino
     assert not [n for n in os.listdir(str(tmp_path)) if n.startswith('.mailprivacy-redact.')]
+
+
+# ------------------------------------------------------------------------------ issue 12: forms real logs hold
+REAL_OWN = [
+    b'Nov 23 10:00:01 mx1 imapd: LOGIN FAILED, user=nobody, ip=[::ffff:192.0.2.7], port=[51234]',
+    b'Nov 23 10:00:02 mx1 dovecot: imap-login: Login: user=<bob@example.org>, method=PLAIN, rip=2001:db8::7, lip=2001:db8::25',
+    b'192.0.2.9 - - [23/Nov/2026:10:00:03 +0100] "GET /horde/imp/compose.php?to=ann%40example.com HTTP/1.1" 200 88',
+    b'192.0.2.9 - - [23/Nov/2026:10:00:04 +0100] "GET /horde/services/go.php?url=mailto%3AANN%2Btag%40example.com HTTP/1.1" 302 0',
+    b'@400000006560a1b20a1b2c3d starting delivery 12: msg 4711 to local example.com-ann@example.com',
+    b'Nov 23 10:00:05 mx1 courieresmtpd: error,relay=::ffff:198.51.100.7,port=25,msg="550 User unknown.",'
+    b'cmd: RCPT TO:<"ann"@example.com>',
+    b'Nov 23 10:00:06 mx1 postfix/smtp[11]: 4A7: to=<Ann@Example.com>, relay=mx, status=sent',
+]
+REAL_OTHERS = [
+    b'Nov 23 10:00:11 mx1 imapd: LOGIN FAILED, user=nobody, ip=[::ffff:192.0.2.70], port=[51234]',
+    b'Nov 23 10:00:12 mx1 dovecot: imap-login: Login: user=<bob@example.org>, method=PLAIN, rip=2001:db8::70, lip=2001:db8::25',
+    b'192.0.2.9 - - [23/Nov/2026:10:00:13 +0100] "GET /horde/imp/compose.php?to=joann%40example.com HTTP/1.1" 200 88',
+    b'@400000006560a1b20a1b2c3f starting delivery 13: msg 4712 to local example.com-joann@example.com',
+    b'Nov 23 10:00:14 mx1 postfix/smtp[11]: 4A8: to=<ann-marie@example.com>, relay=mx, status=sent',
+    b'Nov 23 10:00:15 mx1 courieresmtpd: error,relay=::ffff:198.51.100.7,port=25,msg="550 User unknown.",'
+    b'cmd: RCPT TO:<"joe ann"@example.com>',
+]
+
+
+@pytest.mark.parametrize('kind', [None, 'gz'])
+def test_real_log_forms_are_redacted_and_no_other_line_changes(tmp_path, kind):
+    subject = Subject.from_params(addresses=['ann@example.com'], ips=['::ffff:192.0.2.7', '2001:0db8::0007'],
+                                  qmail_virtualdomains=['example.com:example.com'])
+    lines = [line for pair in zip(REAL_OWN, REAL_OTHERS + [b'']) for line in pair if line]
+    path = str(tmp_path / ('mail.log.1' + ('.gz' if kind else '')))
+    write(path, b'\n'.join(lines) + b'\n', kind)
+    res = log_redact.redact_file(path, log_redact.SubjectMatcher(subject), mode='remove')
+    assert res['lines_matched'] == len(REAL_OWN)
+    assert read(path, kind) == b'\n'.join(REAL_OTHERS) + b'\n'

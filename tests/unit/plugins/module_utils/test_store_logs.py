@@ -51,7 +51,7 @@ OTHER_LINES = [
     b'Nov 23 10:00:05 mx1 postfix/smtp[11]: 4A4: to=<ann@example.com.evil>, relay=mx',
     b'Nov 23 10:00:06 mx1 postfix/smtp[11]: 4A5: to=<hartmann@example.com>, relay=mx',
     b'Nov 23 10:00:07 mx1 dovecot: imap(bob@example.org): Logged out in=10 out=200',
-    b'Nov 23 10:00:08 mx1 postfix/smtp[11]: 4A6: to=<Ann@example.com>, relay=mx',
+    b'Nov 23 10:00:08 mx1 postfix/smtp[11]: 4A6: to=<ann-marie@example.com>, relay=mx',
 ]
 
 
@@ -631,25 +631,79 @@ def test_workers_give_the_same_counts_and_export(tmp_path):
         assert (b2 / entry['path']).read_bytes() == (b1 / entry['path']).read_bytes()
 
 
-def test_mmap_regions_equal_read_regions(tmp_path):
-    data = log_text(25, 3000, seed=4)[0] + SUBJECT_LINES[1]  # no final newline
-    path = write(tmp_path / 'mail.log.1', data)
-    matcher = LineMatcher(ANN)
-    mapped = list((bytes(b[s:e]), [bytes(b[x:y]) for x, y in h])
-                  for b, s, e, h in store_logs.iter_mmap_regions(path, matcher, window=4096))
-    assert b''.join(part for part, _hits in mapped) == data
-    read = [bytes(b[x:y]) for b, _s, _e, h in iter_regions(iter_file_chunks(path, 65536), matcher)
-            for x, y in h]
-    assert [line for _part, hits in mapped for line in hits] == read
-    assert len(read) == 26
-    empty = write(tmp_path / 'mail.log.2', b'')
-    assert list(store_logs.iter_mmap_regions(empty, matcher)) == []
+# ------------------------------------------------------------------------------ issue 12: forms real logs hold
+# Each of these stayed on disk while subject_erase reported remaining: 0 (issue 12).
+REAL_SUBJECT_LINES = [
+    # Courier logs IPv4 clients of a dual-stack socket in the IPv4-mapped IPv6 form
+    b'Nov 23 10:00:01 mx1 imapd: Connection, ip=[::ffff:192.0.2.4], port=[51234]',
+    b'Nov 23 10:00:02 mx1 imapd: LOGIN FAILED, user=nobody, ip=[::ffff:192.0.2.4], port=[51234]',
+    # Dovecot's rip= in the compressed form, the subject given expanded
+    b'Nov 23 10:00:03 mx1 dovecot: imap-login: Login: user=<bob@example.org>, method=PLAIN, '
+    b'rip=2001:db8::1, lip=2001:db8::25, mpid=4242, TLS, session=<Xy1Z>',
+    # Apache / Horde access logs: the address percent-encoded in the URL
+    b'192.0.2.9 - - [23/Nov/2026:10:00:04 +0100] "GET /horde/imp/dynamic.php?page=mailbox&to=ann%40example.com '
+    b'HTTP/1.1" 200 1234 "-" "Mozilla/5.0"',
+    b'192.0.2.9 - - [23/Nov/2026:10:00:05 +0100] "GET /horde/imp/compose.php?to=%22ANN%2Bnews%22%40EXAMPLE.COM '
+    b'HTTP/1.1" 200 88 "https://webmail.example.com/horde/" "Mozilla/5.0"',
+    b'192.0.2.9 - - [23/Nov/2026:10:00:06 +0100] "GET /horde/services/go.php?url=mailto%3Aann%40example.com HTTP/1.1" 302 0',
+    # qmail-send: a delivery to a virtual domain under its rewritten name (control/virtualdomains)
+    b'@400000006560a1b20a1b2c3d starting delivery 12: msg 4711 to local example.com-ann@example.com',
+    b'@400000006560a1b20a1b2c3e delivery 12: deferral: Uh-oh:_.qmail_file_is_writable._'
+    b'<example.com-ann@example.com>_(#4.7.0)/',
+    # a quoted local part, and the local part in another letter case
+    b'Nov 23 10:00:07 mx1 courieresmtpd: error,relay=::ffff:198.51.100.7,port=25,msg="550 User unknown.",'
+    b'cmd: RCPT TO:<"ann"@example.com>',
+    b'Nov 23 10:00:08 mx1 postfix/smtp[11]: 4A7: to=<ANN@example.com>, relay=mx, status=sent',
+]
+REAL_OTHER_LINES = [
+    b'Nov 23 10:00:11 mx1 imapd: Connection, ip=[::ffff:192.0.2.40], port=[51234]',
+    b'Nov 23 10:00:12 mx1 imapd: Connection, ip=[::ffff:10.192.0.2], port=[51234]',
+    b'Nov 23 10:00:13 mx1 dovecot: imap-login: Login: user=<bob@example.org>, method=PLAIN, '
+    b'rip=2001:db8::10, lip=2001:db8::25, mpid=4243, TLS, session=<Xy2Z>',
+    b'192.0.2.9 - - [23/Nov/2026:10:00:14 +0100] "GET /horde/imp/compose.php?to=joann%40example.com HTTP/1.1" 200 88',
+    b'192.0.2.9 - - [23/Nov/2026:10:00:15 +0100] "GET /horde/imp/compose.php?to=ann-marie%40example.com HTTP/1.1" 200 8',
+    b'@400000006560a1b20a1b2c3f starting delivery 13: msg 4712 to local example.com-joann@example.com',
+    b'@400000006560a1b20a1b2c40 starting delivery 14: msg 4713 to local example.com-ann-marie@example.com',
+    b'Nov 23 10:00:16 mx1 courieresmtpd: error,relay=::ffff:198.51.100.7,port=25,msg="550 User unknown.",'
+    b'cmd: RCPT TO:<"joe ann"@example.com>',
+    b'Nov 23 10:00:17 mx1 postfix/smtp[11]: 4A8: to=<joann@example.com>, relay=mx, status=sent',
+    b'Nov 23 10:00:18 mx1 postfix/smtp[11]: 4A9: to=<ann-marie@example.com>, relay=mx, status=sent',
+]
 
 
-def test_mmap_only_for_files_nobody_truncates(tmp_path):
-    expected = make_tree(str(tmp_path))
-    store = tree_store(str(tmp_path))
-    used = dict((os.path.basename(f.path), store.use_mmap(f)) for f in store.files())
-    assert used['mail.log.1'] and used['@400000006543a1b2c3d4e5f6.s']
-    assert not used['mail.log'] and not used['current'] and not used['mail.log.2.gz']
-    assert tree_store(str(tmp_path), mmap=False).locate(ANN)['detail'] == expected == store.locate(ANN)['detail']
+def _real_subject():
+    return Subject.from_params(addresses=['ann@example.com'], ips=['192.0.2.4', '2001:0DB8:0:0::0001'],
+                               qmail_virtualdomains=['example.com:example.com'])
+
+
+def test_matcher_real_log_lines_of_the_subject_and_of_others():
+    lines = []
+    for i in range(max(len(REAL_SUBJECT_LINES), len(REAL_OTHER_LINES))):
+        lines.extend(REAL_SUBJECT_LINES[i:i + 1] + REAL_OTHER_LINES[i:i + 1])
+    data = b'\n'.join(lines) + b'\n'
+    for short in (0, 8, 100):
+        saved = store_logs.SHORT_NEEDLE
+        store_logs.SHORT_NEEDLE = short
+        try:
+            matcher = LineMatcher(_real_subject())
+        finally:
+            store_logs.SHORT_NEEDLE = saved
+        assert [data[s:e].rstrip(b'\n') for s, e in matcher.hits(data)] == REAL_SUBJECT_LINES
+
+
+def test_real_log_lines_are_erased_in_every_format_and_the_others_kept(tmp_path):
+    data = b'\n'.join(REAL_OTHER_LINES[:5] + REAL_SUBJECT_LINES + REAL_OTHER_LINES[5:]) + b'\n'
+    others = b'\n'.join(REAL_OTHER_LINES) + b'\n'
+    write(str(tmp_path / 'mail.log'), data)
+    write(str(tmp_path / 'mail.log.2.gz'), data, 'gz')
+    write(str(tmp_path / 'qmail' / 'current'), data)
+    store = LogStore({'paths': [str(tmp_path / 'mail.log*'), str(tmp_path / 'qmail' / '**')]})
+    subject = _real_subject()
+    n = len(REAL_SUBJECT_LINES)
+    assert store.locate(subject)['detail'] == {'live': n, 'rotated': 0, 'compressed': n, 'multilog': n}
+    res = store.erase(subject, False)
+    assert res['erased'] == 3 * n and store.locate(subject)['found'] == 0
+    assert (tmp_path / 'mail.log').read_bytes() == others
+    assert (tmp_path / 'qmail' / 'current').read_bytes() == others
+    with gzip.open(str(tmp_path / 'mail.log.2.gz'), 'rb') as handle:
+        assert handle.read() == others
