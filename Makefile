@@ -16,7 +16,8 @@ export PY_COLORS ?= $(if $(CI),0,1)
 export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 
 # systemd-journal-remote: the unit tests of the journal erasure make and rewrite real journal files
-SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs shellcheck git rsync systemd-journal-remote
+# dovecot-core: a unit test runs the Dovecot store against the real doveadm (a private instance, no protocols)
+SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs shellcheck git rsync systemd-journal-remote dovecot-core
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
 .PHONY: help deps system-deps venv image collection-link test unit lint sanity molecule demo lab-up lab-seed lab-down e2e lab-e2e bench fleet-bench clean

@@ -91,7 +91,12 @@ def check_options(options, defaults, store_name):
 
 class Runner(object):
     """Runs commands without a shell, in the C locale. Unit tests replace it with a fake
-    that has the same methods."""
+    that has the same methods.
+
+    A subject's identifiers (address, login, uid) go to a command on its stdin (``data``),
+    never into ``argv``: every local user can read a process's command line
+    (/proc/PID/cmdline, ``ps``). The few tools that take them only as arguments are listed in
+    docs/erasure.md ("Hardening the hosts")."""
 
     def __init__(self, env=None, timeout=None):
         self.env = dict(os.environ)
@@ -168,6 +173,16 @@ class Runner(object):
             rc = proc.wait()
         if check and rc != 0:
             raise StoreError('%s failed (exit %d)' % (self._label(argv), rc))
+
+    def signal(self, pid, signum):
+        """Send ``signum`` to process ``pid`` (work a command would otherwise do with the
+        user's name on its command line, such as ``doveadm kick``). False when the process
+        is gone."""
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
 
     def which(self, name):
         """Absolute path of an executable (``name`` may be absolute), or None."""

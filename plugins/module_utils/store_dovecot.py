@@ -4,25 +4,36 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Dovecot store: the subject's mailboxes through ``doveadm`` (any mail_location format).
 
-* users: ``doveadm user -f home NAME`` for every address and login of the subject (exit 67 =
-  no such user); kind ``domain`` lists ``doveadm user '*@DOMAIN'`` and needs a userdb that can
+* users: ``doveadm -f tab mailbox path -F - INBOX`` for every address and login of the subject
+  (no row = no such user; the INBOX path tells two names of one mailbox apart); kind ``domain`` lists ``doveadm user '*'`` and keeps the names
+  that match ``*@DOMAIN`` as doveadm does (``*``, ``?``, ASCII case-insensitive); it needs a userdb that can
   iterate (passwd-file, SQL ``iterate_query``, LDAP ``iterate_*``), else the store refuses;
-  the customer's explicit ``logins`` are added (each one verified with ``doveadm user``), which
+  the customer's explicit ``logins`` are added (each one verified in the userdb), which
   is how a customer is resolved when the user names carry no domain (passwd/PAM users); with
   such a userdb and no logins the store refuses;
-* counts: ``doveadm -f tab mailbox status -u USER 'messages guid' '*'``, plus the mailboxes of
+* counts: ``doveadm -f tab mailbox status -F - 'messages guid' '*'``, plus the mailboxes of
   the lazy-expunge namespace, which are hidden from ``*`` (``doveconf -h plugin/lazy_expunge``);
-* export: ``doveadm -f pager fetch -u USER text mailbox NAME mailbox-guid GUID uid N`` per
+* export: ``doveadm -f pager fetch -F - text mailbox NAME mailbox-guid GUID uid N`` per
   message, written
   as ``.eml`` byte for byte as Dovecot stores it;
-* erase: ``doveadm kick USER``, ``doveadm expunge -u USER mailbox '*' all``, then the
-  lazy-expunge copies that expunge just made, then ``doveadm purge -u USER`` (frees mdbox
-  storage), then the count again.
+* erase: the user's sessions end (``doveadm -f tab who -1``, then SIGTERM to the processes
+  that serve this user only, as ``doveadm kick USER`` does), ``doveadm expunge -F - mailbox
+  '*' all``, then the lazy-expunge copies that expunge just made, then ``doveadm purge -F -``
+  (frees mdbox storage), then the count again.
+
+The user name never goes on a command line, where every local user can read it
+(/proc/PID/cmdline): mail commands get ``-F -`` (doveadm reads the user from stdin, where
+``-u USER`` would put it in argv), and ``doveadm user NAME`` and ``doveadm kick NAME``, which
+take names only as arguments, are replaced as above. Mailbox names and GUIDs still are
+arguments.
 
 Command output may carry user names and is never put into results or error messages.
 """
 
 from __future__ import annotations
+
+import re
+import signal
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
@@ -50,6 +61,31 @@ def _tab_rows(out):
             continue
         rows.append(dict(zip(header, values)))
     return rows
+
+
+def _drop_user_line(text):
+    """Pager output of ``doveadm fetch -F``: the user name comes first, on a line of its
+    own, then ``text:``; keep what follows the name."""
+    if text.startswith(b'text:\n'):
+        return text
+    _name, sep, rest = text.partition(b'\n')
+    if sep and rest.startswith(b'text:\n'):
+        return rest
+    return text
+
+
+def _wildcard_match_icase(name, mask):
+    """Dovecot's wildcard_match_icase: ``*`` any run, ``?`` one character, ASCII letters
+    in either case, everything else literal."""
+    parts = []
+    for char in mask:
+        if char == '*':
+            parts.append('.*')
+        elif char == '?':
+            parts.append('.')
+        else:
+            parts.append(re.escape(char))
+    return re.fullmatch(''.join(parts), name, re.IGNORECASE | re.ASCII | re.DOTALL) is not None
 
 
 def _box_query(name, guid):
@@ -88,8 +124,12 @@ class DovecotStore(Store):
             raise StoreError('dovecot: doveadm not found')
         return path
 
-    def _run(self, argv, _what):
-        rc, out, _err = self.runner.run(argv, check=False)
+    def _run(self, argv, _what, user=None):
+        """(rc, stdout) of a doveadm command; ``user``: the user a mail command called with
+        ``-F -`` acts on, written to its stdin. With ``-F`` a user that does not exist (any
+        more) gives exit 0 and no rows."""
+        data = None if user is None else user.encode('utf-8', 'surrogateescape') + b'\n'
+        rc, out, _err = self.runner.run(argv, data=data, check=False)
         return rc, out
 
     def available(self):
@@ -113,10 +153,55 @@ class DovecotStore(Store):
         return value
 
     def _userdb_names(self, doveadm, pattern):
-        rc, out = self._run([doveadm, 'user', pattern], 'user')
+        # the userdb lists every user either way (doveadm user matches a mask itself, after the
+        # listing): list them all and match here, so that no domain goes on a command line
+        rc, out = self._run([doveadm, 'user', '*'], 'user')
         if rc != 0:
             return None
-        return [line.strip() for line in out.decode('utf-8', 'surrogateescape').split('\n') if line.strip()]
+        names = [line.strip() for line in out.decode('utf-8', 'surrogateescape').split('\n') if line.strip()]
+        return [name for name in names if _wildcard_match_icase(name, pattern)]
+
+    def _mail_root(self, doveadm, name):
+        """The path of the user's INBOX (``doveadm mailbox path``), '' when doveadm prints
+        none, None when the userdb has no such user. In place of ``doveadm user -f home NAME``,
+        which takes the name only as an argument."""
+        rc, out = self._run([doveadm, '-f', 'tab', 'mailbox', 'path', '-F', '-', 'INBOX'], 'path', user=name)
+        if rc != 0:
+            raise StoreError('dovecot: doveadm mailbox path failed (exit %d)' % rc)
+        rows = _tab_rows(out)
+        if not rows:
+            return None
+        return rows[0].get('path', '')
+
+    def _kick(self, doveadm, user):
+        """End the user's sessions as ``doveadm kick USER`` does, without the name in argv:
+        ``doveadm who -1`` lists every connection (user, pid), and each process whose
+        connections are all the user's gets SIGTERM. A process that also serves another user
+        is not signalled, and then none is (doveadm kick without -f). 0 when sessions were
+        ended, EX_NOTFOUND when there were none, another exit code on failure."""
+        rc, out = self._run([doveadm, '-f', 'tab', 'who', '-1'], 'who')
+        if rc != 0:
+            return rc
+        wanted = user.encode('utf-8', 'surrogateescape').lower()
+        pids = {}
+        for row in _tab_rows(out):
+            pid = row.get('pid', '')
+            if not pid.isdigit() or int(pid) <= 1:
+                continue
+            name = row.get('username', '').encode('utf-8', 'surrogateescape').lower()
+            pids.setdefault(int(pid), set()).add(name == wanted)
+        mine = [pid for pid, matches in pids.items() if True in matches]
+        if not mine:
+            return EX_NOTFOUND
+        if any(False in pids[pid] for pid in mine):
+            return 1
+        failed = False
+        for pid in sorted(mine):
+            try:
+                self.runner.signal(pid, signal.SIGTERM)
+            except OSError:
+                failed = True
+        return 1 if failed else 0
 
     def _users(self, subject):
         """Dovecot user names of the subject, one per mailbox (deduplicated by home)."""
@@ -158,12 +243,9 @@ class DovecotStore(Store):
         homes = set()
         out_users = []
         for name in candidates:
-            rc, out = self._run([doveadm, 'user', '-f', 'home', name], 'user')
-            if rc == EX_NOUSER:
+            home = self._mail_root(doveadm, name)
+            if home is None:
                 continue
-            if rc != 0:
-                raise StoreError('dovecot: doveadm user failed (exit %d)' % rc)
-            home = out.decode('utf-8', 'surrogateescape').strip()
             key = home or name.lower()
             if key in homes:
                 continue
@@ -173,8 +255,8 @@ class DovecotStore(Store):
 
     def _mailboxes(self, doveadm, user):
         """[(name, guid, messages, category)] including lazy-expunge mailboxes."""
-        rc, out = self._run([doveadm, '-f', 'tab', 'mailbox', 'status', '-u', user,
-                             'messages guid', '*'], 'status')
+        rc, out = self._run([doveadm, '-f', 'tab', 'mailbox', 'status', '-F', '-',
+                             'messages guid', '*'], 'status', user=user)
         if rc != 0:
             raise StoreError('dovecot: doveadm mailbox status failed (exit %d)' % rc)
         boxes = []
@@ -196,8 +278,8 @@ class DovecotStore(Store):
                     # (list = no) namespace: this lazy-expunge mailbox cannot be addressed
                     boxes.append((lname, '', 0, 'unreachable'))
                     continue
-                rc, out = self._run([doveadm, '-f', 'tab', 'mailbox', 'status', '-u', user,
-                                     'messages guid', lname], 'status')
+                rc, out = self._run([doveadm, '-f', 'tab', 'mailbox', 'status', '-F', '-',
+                                     'messages guid', lname], 'status', user=user)
                 if rc == EX_NOTFOUND:
                     continue
                 if rc != 0:
@@ -279,8 +361,8 @@ class DovecotStore(Store):
                 if not messages or not guid:
                     continue
                 bdir = 'mailbox-%d' % bno
-                rc, out = self._run([doveadm, '-f', 'tab', 'fetch', '-u', user, 'uid flags']
-                                    + _box_query(name, guid) + ['all'], 'fetch')
+                rc, out = self._run([doveadm, '-f', 'tab', 'fetch', '-F', '-', 'uid flags']
+                                    + _box_query(name, guid) + ['all'], 'fetch', user=user)
                 if rc != 0:
                     raise StoreError('dovecot: doveadm fetch failed (exit %d)' % rc)
                 entries = []
@@ -288,10 +370,11 @@ class DovecotStore(Store):
                     uid = row.get('uid', '')
                     if not uid.isdigit():
                         continue
-                    rc, text = self._run([doveadm, '-f', 'pager', 'fetch', '-u', user, 'text']
-                                         + _box_query(name, guid) + ['uid', uid], 'fetch')
+                    rc, text = self._run([doveadm, '-f', 'pager', 'fetch', '-F', '-', 'text']
+                                         + _box_query(name, guid) + ['uid', uid], 'fetch', user=user)
                     if rc != 0:
                         raise StoreError('dovecot: doveadm fetch failed (exit %d)' % rc)
+                    text = _drop_user_line(text)
                     if text.startswith(b'text:\n'):
                         text = text[len(b'text:\n'):]
                     if not text:
@@ -315,7 +398,7 @@ class DovecotStore(Store):
         ok = all(name and not name.startswith('-') for name in names)
         names = [name for name in names if name and not name.startswith('-')]
         if names:
-            rc, _out = self._run([doveadm, 'mailbox', 'cache', 'purge', '-u', user] + names, 'cache purge')
+            rc, _out = self._run([doveadm, 'mailbox', 'cache', 'purge', '-F', '-'] + names, 'cache purge', user=user)
             ok = ok and rc == 0
         return ok
 
@@ -330,22 +413,22 @@ class DovecotStore(Store):
         cache_left = 0
         for user in users:
             if self.options['kick']:
-                rc, _out = self._run([doveadm, 'kick', user], 'kick')
+                rc = self._kick(doveadm, user)
                 if rc not in (0, EX_NOTFOUND):
                     detail['kick_failed'] = detail.get('kick_failed', 0) + 1
-            rc, _out = self._run([doveadm, 'expunge', '-u', user, 'mailbox', '*', 'all'], 'expunge')
+            rc, _out = self._run([doveadm, 'expunge', '-F', '-', 'mailbox', '*', 'all'], 'expunge', user=user)
             if rc != 0:
                 raise StoreError('dovecot: doveadm expunge failed (exit %d)' % rc)
             # expunge copied the messages into the lazy-expunge namespace: expunge those too
             boxes = self._mailboxes(doveadm, user)
             for name, guid, messages, _category in boxes:
                 if messages and guid:
-                    rc, _out = self._run([doveadm, 'expunge', '-u', user] + _box_query(name, guid)
-                                         + ['all'], 'expunge')
+                    rc, _out = self._run([doveadm, 'expunge', '-F', '-'] + _box_query(name, guid)
+                                         + ['all'], 'expunge', user=user)
                     if rc != 0:
                         raise StoreError('dovecot: doveadm expunge failed (exit %d)' % rc)
             if self.options['purge']:
-                rc, _out = self._run([doveadm, 'purge', '-u', user], 'purge')
+                rc, _out = self._run([doveadm, 'purge', '-F', '-'], 'purge', user=user)
                 if rc != 0:
                     raise StoreError('dovecot: doveadm purge failed (exit %d)' % rc)
             if self.options['cache_purge'] and not self._purge_caches(doveadm, user, boxes):

@@ -20,7 +20,8 @@ standard ``sqlite3`` module; MySQL/MariaDB through the ``mysql`` client in batch
 credentials from a client option file (``defaults_file``) or from ``$conf['sql']`` of Horde's
 ``conf.php`` (plain quoted literals only), identifiers sent as hex literals on standard input.
 
-Erasure: ``horde-remove-user-data -f USER`` for each id with data (when installed), then every
+Erasure: ``horde-remove-user-data -f`` for each id with data (when installed; the id on its
+standard input, where the tool prompts for it, never on its command line), then every
 row it left behind (``imp_sentmail``, ``horde_histories``, ``horde_alarms``, and anything an
 application failed to remove) in one transaction. Share names are collected before Horde's
 tool runs, because it deletes the shares but writes new history entries for their objects.
@@ -569,7 +570,7 @@ class HordeSqlStore(Store):
                               'Check Horde\'s VFS and caches.')
             else:
                 for uid in with_data:
-                    rc, _out, _err = self.runner.run([tool, '-f', uid], check=False)
+                    rc = self._remove_user_data(tool, uid)
                     if rc != 0:
                         detail['remove_user_data_failed'] = detail.get('remove_user_data_failed', 0) + 1
                 if detail.get('remove_user_data_failed'):
@@ -586,6 +587,19 @@ class HordeSqlStore(Store):
         detail['remaining'] = after
         return self.result(found=found, detail=detail, erased=max(found - after, 0),
                            manual_steps=manual)
+
+    def _remove_user_data(self, tool, uid):
+        """Exit code of ``horde-remove-user-data -f`` for one user id, given on stdin, not on
+        the command line: without a user argument the tool asks for the user, then for the
+        application (an empty answer: all of them, as with an argument); ``-f`` skips the
+        confirmation. The prompt trims its answer (PHP trim), so an id that trimming would
+        change is passed as an argument, as before."""
+        if uid and uid == uid.strip(' \t\n\r\x00\x0b') and '\n' not in uid and '\r' not in uid:
+            rc, _out, _err = self.runner.run([tool, '-f'], data=(uid + '\n\n').encode('utf-8', 'surrogateescape'),
+                                             check=False)
+        else:
+            rc, _out, _err = self.runner.run([tool, '-f', uid], check=False)
+        return rc
 
     @staticmethod
     def _case_variants(db, ids):

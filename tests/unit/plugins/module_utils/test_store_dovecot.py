@@ -5,9 +5,12 @@
 """Unit tests of the Dovecot store against a fake doveadm.
 
 The fake reproduces the output formats and exit codes of doveadm 2.3.19.1 as observed on
-Debian bookworm (tab formatter with a header line, pager ``text:`` prefix, exit 67 for an
-unknown user, 68 for a missing mailbox or no session to kick, hidden lazy-expunge namespace
-that ``*`` does not list)."""
+Debian bookworm (tab formatter with a header line, pager ``text:`` prefix, 68 for a missing
+mailbox, hidden lazy-expunge namespace that ``*`` does not list) for mail commands given the
+user with ``-F -`` on stdin: a ``Username`` column in tab output, the user name on a line of
+its own before the pager's ``text:``, exit 0 and no rows for a user that does not exist. It
+refuses a mail command with ``-u`` and ``doveadm user`` with anything but ``*``: the user name
+must never be an argument."""
 
 from __future__ import annotations
 
@@ -30,11 +33,15 @@ LAZY = '.EXPUNGED/'
 class FakeDoveadm(object):
     """users: name -> {'home': str, 'boxes': {name: {'guid': str, 'msgs': {uid: (flags, bytes)}}}}"""
 
-    def __init__(self, users, lazy=LAZY, iterate=True, rc_overrides=None):
+    def __init__(self, users, lazy=LAZY, iterate=True, rc_overrides=None, sessions=None):
         self.users = users
         self.lazy = lazy
         self.iterate = iterate
         self.calls = []
+        self.inputs = []           # stdin of each call (None: none), parallel to calls
+        # (user name, pid) of each IMAP/POP3 connection, as anvil lists them
+        self.sessions = list(sessions or [])
+        self.signalled = []
         self.rc_overrides = rc_overrides or {}
         self.guid_seq = 100
         self.cache_purged = []
@@ -69,8 +76,15 @@ class FakeDoveadm(object):
                 return bname, box
         return None, {'msgs': {}}
 
+    def signal(self, pid, signum):
+        self.signalled.append((pid, signum))
+        alive = any(p == pid for _n, p in self.sessions)
+        self.sessions = [(n, p) for n, p in self.sessions if p != pid]
+        return alive
+
     def run(self, argv, data=None, check=True):
         self.calls.append(list(argv))
+        self.inputs.append(data)
         prog = os.path.basename(argv[0])
         args = list(argv[1:])
         if prog == 'doveconf':
@@ -87,49 +101,61 @@ class FakeDoveadm(object):
         if cmd in self.rc_overrides:
             return self.rc_overrides[cmd], b'', b'error with user name ann@example.org'
         if cmd == 'user':
-            if args[1] == '-f':
-                user = self._user(args[3])
-                if user is None:
-                    return 67, b'field\tvalue\n\n', b"userdb lookup: user doesn't exist\n"
-                return 0, (user['home'] + '\n').encode(), b''
+            # doveadm user takes names only as arguments: the store may list the userdb only
+            assert args[1:] == ['*'], 'doveadm user with a name: %r' % (argv,)
             if not self.iterate:
                 return 75, b'', b'Error: User listing returned failure\n'
-            names = [n for n in sorted(self.users) if fnmatch.fnmatchcase(n, args[1])]
-            return 0, ''.join(n + '\n' for n in names).encode(), b''
+            return 0, ''.join(n + '\n' for n in sorted(self.users)).encode(), b''
+        if cmd == 'who':
+            assert args[1:] == ['-1'] and fmt == 'tab'
+            rows = ''.join('%s\timap\t%d\t192.0.2.1\n' % (n, p) for n, p in self.sessions)
+            return 0, ('username\tproto\tpid\tip\n' + rows).encode(), b''
         if cmd == 'kick':
-            return 68, b'no users kicked\n', b''
-        if '-u' not in args:
-            raise AssertionError('doveadm call without -u: %r' % (argv,))
-        upos = args.index('-u')
-        user = self._user(args[upos + 1])
+            raise AssertionError('doveadm kick takes the user name as an argument: %r' % (argv,))
+        if '-u' in args or args[-1:] == ['-F'] or '-F' not in args or args[args.index('-F') + 1] != '-':
+            raise AssertionError('doveadm mail command without -F -: %r' % (argv,))
+        fpos = args.index('-F')
+        rest = args[fpos + 2:]
+        assert data is not None and data.endswith(b'\n') and data.count(b'\n') == 1, 'one user on stdin'
+        uname = data[:-1].decode()
+        user = self._user(uname)
+        prefix = 'Username\t'
         if user is None:
-            return 67, b'', b''
-        rest = args[upos + 2:]
+            # -F: "User no longer exists, skipping", exit 0, the header only
+            headers = {'status': 'mailbox\tmessages\tguid', 'path': 'path', 'fetch': 'uid\tflags'}
+            head = headers.get(args[1] if cmd == 'mailbox' else cmd)
+            return 0, ((prefix + head + '\n') if head and fmt == 'tab' else '').encode(), b''
         if cmd == 'mailbox' and args[1] == 'cache':
-            # mailbox cache purge -u USER NAME...: names only, no pattern (a '*' is exit 68)
+            # mailbox cache purge -F - NAME...: names only, no pattern (a '*' is exit 68)
             assert args[2] == 'purge' and rest
             missing = [name for name in rest if name not in user['boxes']]
-            self.cache_purged.append((args[upos + 1], list(rest)))
+            self.cache_purged.append((uname, list(rest)))
             return (68, b'', b"Mailbox doesn't exist\n") if missing else (0, b'', b'')
+        if cmd == 'mailbox' and args[1] == 'path':
+            assert rest == ['INBOX'] and fmt == 'tab'
+            return 0, ('Username\tpath\n%s\t%s/Maildir\n' % (uname, user['home'])).encode(), b''
         if cmd == 'mailbox':
-            # mailbox status -u USER 'messages guid' PATTERN
+            # mailbox status -F - 'messages guid' PATTERN
             assert args[1] == 'status' and rest[0] == 'messages guid'
             pattern = rest[1]
             rows = self._status(user, pattern)
+            header = prefix + 'mailbox\tmessages\tguid\n'
             if not rows and '*' not in pattern:
-                return 68, b'mailbox\tmessages\tguid\n', b"Mailbox doesn't exist\n"
-            return 0, ('mailbox\tmessages\tguid\n' + ''.join(r + '\n' for r in rows)).encode(), b''
+                return 68, header.encode(), b"Mailbox doesn't exist\n"
+            return 0, (header + ''.join(uname + '\t' + r + '\n' for r in rows)).encode(), b''
         if cmd == 'fetch':
             fields = rest[0]
             _name, box = self._box(user, rest[1:])
             if fields == 'uid flags':
-                out = 'uid\tflags\n' + ''.join('%d\t%s\n' % (uid, m[0]) for uid, m in sorted(box['msgs'].items()))
+                out = prefix + 'uid\tflags\n' + ''.join('%s\t%d\t%s\n' % (uname, uid, m[0])
+                                                         for uid, m in sorted(box['msgs'].items()))
                 return 0, out.encode(), b''
             if fields == 'text':
+                assert fmt == 'pager'
                 uid = int(rest[rest.index('uid') + 1])
                 if uid not in box['msgs']:
                     return 0, b'', b''
-                return 0, b'text:\n' + box['msgs'][uid][1], b''
+                return 0, data + b'text:\n' + box['msgs'][uid][1], b''
         if cmd == 'expunge':
             if rest[:3] == ['mailbox', '*', 'all']:
                 for name in list(user['boxes']):
@@ -149,6 +175,17 @@ class FakeDoveadm(object):
         if cmd == 'purge':
             return 0, b'', b''
         raise AssertionError('unexpected doveadm call %r' % (argv,))
+
+
+def verb(call):
+    """The doveadm command of a call: 'expunge', 'who', 'mailbox', ..."""
+    return call[3] if call[1] == '-f' else call[1]
+
+
+def acted_on(runner):
+    """[(command, user on stdin)] of the calls that gave a user."""
+    return [(verb(call), data[:-1].decode()) for call, data in zip(runner.calls, runner.inputs)
+            if data is not None]
 
 
 def mailboxes(tag):
@@ -229,13 +266,13 @@ def test_erase_expunges_lazy_copies_too_and_keeps_other_users(users):
     assert res['found'] == 4 and res['erased'] == 4 and res['detail']['remaining'] == 0
     assert all(not b['msgs'] for b in users['ann@example.org']['boxes'].values())
     assert dict((k, v) for k, v in users.items() if k != 'ann@example.org') == others
-    verbs = [c[1] if c[1] != '-f' else c[3] for c in runner.calls]
-    assert verbs.index('kick') < verbs.index('expunge') < verbs.index('purge')
-    assert ['/usr/bin/doveadm', 'expunge', '-u', 'ann@example.org', 'mailbox', '*', 'all'] in runner.calls
-    # every command that changed something named the subject's user only
-    for call in runner.calls:
-        if call[1] in ('expunge', 'purge', 'kick'):
-            assert 'ann@example.org' in call
+    verbs = [verb(c) for c in runner.calls]
+    assert verbs.index('who') < verbs.index('expunge') < verbs.index('purge')
+    i = runner.calls.index(['/usr/bin/doveadm', 'expunge', '-F', '-', 'mailbox', '*', 'all'])
+    assert runner.inputs[i] == b'ann@example.org\n'
+    # every command that changed something was given the subject's user only
+    changed = [user for cmd, user in acted_on(runner) if cmd in ('expunge', 'purge')]
+    assert changed and set(changed) == {'ann@example.org'}
     assert DovecotStore({}, FakeDoveadm(users)).locate(Subject.from_params(**ANN))['found'] == 0
 
 
@@ -275,8 +312,8 @@ def test_customer_logins_are_the_users_on_a_passwd_userdb(passwd_users):
     res = DovecotStore({}, runner).locate(Subject.from_params(**CUSTOMER))
     assert res['detail']['users'] == 2 and res['found'] == 8
     # each login was verified to exist; no other user was ever asked for its mailboxes
-    assert ['/usr/bin/doveadm', 'user', '-f', 'home', 'alice'] in runner.calls
-    asked = set(c[c.index('-u') + 1] for c in runner.calls if '-u' in c)
+    assert ('mailbox', 'alice') in acted_on(runner)
+    asked = set(user for _cmd, user in acted_on(runner))
     assert asked == {'alice', 'bob'}
     # a login the userdb does not know is left out, not an error
     res = DovecotStore({}, FakeDoveadm(passwd_users)).locate(
@@ -309,10 +346,8 @@ def test_customer_erase_check_mode_then_erase_keeps_the_third_user(passwd_users)
     for name in ('alice', 'bob'):
         assert all(not b['msgs'] for b in passwd_users[name]['boxes'].values())
     assert dict((k, v) for k, v in passwd_users.items() if k in ('carol', 'alice2')) == others
-    for call in runner.calls:
-        if call[1] in ('expunge', 'purge', 'kick'):
-            assert 'alice' in call or 'bob' in call
-            assert 'carol' not in call and 'alice2' not in call
+    changed = set(user for cmd, user in acted_on(runner) if cmd in ('expunge', 'purge'))
+    assert changed == {'alice', 'bob'}
 
 
 def test_customer_logins_add_to_the_listed_users_of_the_domain(users):
@@ -410,3 +445,70 @@ def test_cache_purge_can_be_switched_off(users):
     runner = FakeDoveadm(users)
     DovecotStore({'cache_purge': False}, runner).erase(Subject.from_params(**ANN), check_mode=False)
     assert runner.cache_purged == []
+
+
+def test_sessions_end_like_doveadm_kick_without_the_name_on_a_command_line(users):
+    """doveadm kick takes the user only as an argument: the store lists the connections
+    (doveadm who -1) and sends SIGTERM to the processes of the user, matched as kick does
+    (case-insensitive); other users' processes are left alone."""
+    runner = FakeDoveadm(users, sessions=[('ann@example.org', 501), ('Ann@Example.ORG', 502),
+                                          ('bob@example.org', 503), ('joann@example.org', 504)])
+    res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=False)
+    assert sorted(runner.signalled) == [(501, 15), (502, 15)]
+    assert 'kick_failed' not in res['detail']
+    assert not any('kick' in call for call in runner.calls)
+    # nobody logged in: nothing signalled, no failure (doveadm kick: exit 68)
+    runner = FakeDoveadm(users, sessions=[('bob@example.org', 503)])
+    res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=False)
+    assert runner.signalled == [] and 'kick_failed' not in res['detail']
+
+
+def test_a_process_shared_with_another_user_is_not_signalled(users):
+    # doveadm kick without -f kills nothing when a process also serves another user
+    runner = FakeDoveadm(users, sessions=[('ann@example.org', 601), ('bob@example.org', 601),
+                                          ('ann@example.org', 602)])
+    res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=False)
+    assert runner.signalled == []
+    assert res['detail']['kick_failed'] == 1 and res['detail']['remaining'] == 0
+
+
+def test_no_user_name_in_any_doveadm_argument(users, tmp_path):
+    users['ann'] = users['ann@example.org']
+    runner = FakeDoveadm(users, sessions=[('ann@example.org', 701)])
+    store = DovecotStore({}, runner)
+    subject = Subject.from_params(addresses=['ann@example.org'], logins=['ann'])
+    store.locate(subject)
+    store.export(subject, str(tmp_path))
+    store.erase(subject, check_mode=False)
+    DovecotStore({}, runner).locate(Subject.from_params(domain='example.org'))
+    assert len(runner.calls) > 20
+    for call in runner.calls:
+        assert not [arg for arg in call if 'example.org' in arg.lower() or arg == 'ann'], call
+    assert set(user for _cmd, user in acted_on(runner)) >= {'ann', 'ann@example.org'}
+
+
+@pytest.mark.parametrize('name, mask, match', [
+    ('ann@example.org', '*@example.org', True),
+    ('Ann@EXAMPLE.org', '*@example.ORG', True),
+    ('ann@example.org.evil', '*@example.org', False),
+    ('ann@sub.example.org', '*@example.org', False),
+    ('ann@examplexorg', '*@example.org', False),          # '.' is no wildcard
+    ('ann@example.org', 'an?@example.org', True),
+    ('ÄNN@example.org', 'änn@example.org', False),        # ASCII case folding only, as Dovecot
+    ('anything', '*', True),
+])
+def test_userdb_mask_is_matched_as_doveadm_does(name, mask, match):
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_dovecot import _wildcard_match_icase
+    assert _wildcard_match_icase(name, mask) is match
+
+
+def test_pager_output_of_fetch_with_a_user_list_keeps_the_message_bytes():
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_dovecot import _drop_user_line
+    # doveadm 2.3.19 -f pager fetch -F -: the user name on a line of its own, then text:
+    assert _drop_user_line(b'ann@example.org\ntext:\nSubject: x\n\nbody\n') == b'text:\nSubject: x\n\nbody\n'
+    assert _drop_user_line(b'ann\ntext:\ntext:\nbody\n') == b'text:\ntext:\nbody\n'
+    assert _drop_user_line(b'text:\nSubject: x\n') == b'text:\nSubject: x\n'
+    assert _drop_user_line(b'') == b''
+
+
+# --------------------------------------------------------------------------------- plus separator (issue 12)

@@ -571,7 +571,14 @@ def fake_remove_user_data(db):
     horde_histories, horde_alarms stay; new history rows record the deletions."""
     def tool(argv, data):
         assert argv[1] == '-f'
-        user = argv[2]
+        if len(argv) > 2:
+            user = argv[2]
+        else:
+            # no user argument: the tool prompts for the user, then for the application
+            # (Horde_Cli::prompt: trim(fgets(STDIN)); an empty answer is every application)
+            answers = data.decode('utf-8').split('\n')
+            user, app = answers[0].strip(), answers[1].strip()
+            assert user and app == ''
         conn = sqlite3.connect(db)
         conn.execute('DELETE FROM horde_prefs WHERE pref_uid = ?', (user,))
         for app, table, col, uidcol in (('nag', 'nag_tasks', 'task_owner', 'task_uid'),
@@ -601,7 +608,8 @@ def test_erase_with_horde_tool_then_leftovers(horde):
     runner = FakeRunner({'horde-remove-user-data': fake_remove_user_data(db)})
     before = dump(db)
     res = store(horde, runner, remove_user_data=str(tool)).erase(Subject.from_params(**ANN), check_mode=False)
-    assert [c[0] for c in runner.calls] == [[str(tool), '-f', 'ann@example.org']]
+    # the user id on the tool's stdin, never on its command line
+    assert runner.calls == [([str(tool), '-f'], b'ann@example.org\n\n')]
     assert res['detail']['remaining'] == 0
     assert res['detail']['remove_user_data_failed'] == 1 and res['manual_steps']
     assert 'ann@' not in ' '.join(res['manual_steps'])
@@ -742,3 +750,15 @@ def test_case_variant_ids_keep_horde_tool_away(horde):
     rows = dump(db)['horde_prefs']
     assert "('ANN@example.org', 'horde', 'fullname', 'Upper')" in rows
     assert not any("'ann@example.org'" in r for r in rows)
+
+
+def test_horde_tool_gets_an_id_its_prompt_would_trim_as_an_argument(horde):
+    """horde-remove-user-data trims what it reads at its prompt (PHP trim): an id with
+    surrounding white space would reach Horde as another id, so it stays an argument."""
+    seen = []
+    runner = FakeRunner({'horde-remove-user-data': lambda argv, data: seen.append((argv, data)) or (0, b'', b'')})
+    st = store(horde, runner)
+    assert st._remove_user_data('/usr/bin/horde-remove-user-data', 'ann@example.org') == 0
+    assert st._remove_user_data('/usr/bin/horde-remove-user-data', 'ann@example.org ') == 0
+    assert seen == [(['/usr/bin/horde-remove-user-data', '-f'], b'ann@example.org\n\n'),
+                    (['/usr/bin/horde-remove-user-data', '-f', 'ann@example.org '], None)]
