@@ -364,8 +364,8 @@ def test_a_file_where_a_directory_is_needed_is_refused(tmp_path, staging):
 def test_a_manifest_that_does_not_match_the_export_extracts_nothing(tmp_path, staging):
     tar, _digest = crafted(tmp_path / 'x.tar.gz')
     refused(tar, staging, '0' * 64, 'does not match the SHA-256 the export returned')
-    tar2 = hostile_tar(str(tmp_path / 'nomanifest.tar.gz'), [(info(RID, tarfile.DIRTYPE), None),
-                                                              (info(RID + '/logs/a.txt', size=1), b'a')])
+    members = [(info(RID, tarfile.DIRTYPE), None), (info(RID + '/logs/a.txt', size=1), b'a')]
+    tar2 = hostile_tar(str(tmp_path / 'nomanifest.tar.gz'), members)
     refused(tar2, staging, None, 'has no manifest.json')
 
 
