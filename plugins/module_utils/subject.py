@@ -549,42 +549,101 @@ class Subject(object):
                    qmail_prefixes=prefixes)
 
     # ------------------------------------------------------------------ ownership
-    def _base_local(self, local):
-        if self.plus_separator and self.plus_separator in local:
-            return local.split(self.plus_separator, 1)[0]
-        return local
+    # Account and queue keys (user names of userdb, assign, vpopmail, Dovecot, passwd and
+    # Horde, Maildir user directories, queue envelope senders and recipients) are compared
+    # with owns_address / owns_login: exactly, never with a plus tag. The separator applies
+    # only to recipient tags in log lines and mail headers (regex). extends_account finds the
+    # accounts such a tag would confuse with the subject; the request flow refuses while one
+    # exists (store_registry.check_extended_accounts).
 
-    def owns_address(self, address):
-        """True when ``address`` (any spelling of its domain) belongs to the subject."""
+    def fold_local(self, local):
+        """A local part as ownership compares it: lower-cased unless the subject is
+        case-sensitive (``case_sensitive_local``)."""
+        return local if self.case_sensitive_local else local.lower()
+
+    @staticmethod
+    def _split_address(address):
+        """(local, A-label domain) of an address in any IDNA form, or None."""
         if not isinstance(address, str) or address.count('@') != 1:
-            return False
+            return None
         local, dom = address.split('@')
         if not local or not dom:
-            return False
+            return None
         try:
             alabel, _ulabel = normalise_domain(dom, 'address')
         except SubjectError:
+            return None
+        return local, alabel
+
+    def _own_addresses(self):
+        """(folded local part, A-label domain) of every address and address login."""
+        out = []
+        for own in self.addresses + tuple(x for x in self.logins if '@' in x):
+            own_local, own_dom = own.rsplit('@', 1)
+            out.append((self.fold_local(own_local), own_dom))
+        return out
+
+    def owns_address(self, address):
+        """True when ``address`` is exactly one of the subject's addresses (or address logins):
+        the domain in any IDNA form and any letter case, the local part compared without
+        letter case unless the subject is case-sensitive; for kind ``domain`` every address
+        of the domain. Never a plus tag: ``ann+work@`` and ``ann-marie@`` are other accounts."""
+        parts = self._split_address(address)
+        if parts is None:
             return False
+        local, alabel = parts
         if self.domain and alabel == self.domain:
             return True
-        base = self._base_local(local)
-        for own in self.addresses + tuple(x for x in self.logins if '@' in x):
-            own_local, own_dom = own.split('@')
-            if own_dom != alabel:
-                continue
-            if local == own_local or base == own_local:
-                return True
-            if self.plus_separator and local.startswith(own_local + self.plus_separator):
-                return True
-        return False
+        return (self.fold_local(local), alabel) in self._own_addresses()
 
     def owns_login(self, login):
-        """True when ``login`` is one of the subject's login names or addresses."""
-        if not isinstance(login, str):
+        """True when ``login`` is one of the subject's login names (exactly: system user names
+        are case-sensitive) or, holding an '@', an address the subject owns (owns_address)."""
+        if not isinstance(login, str) or not login:
             return False
         if '@' in login:
             return self.owns_address(login)
         return login in self.logins
+
+    def _is_extension(self, name, base, fold):
+        """True when ``name`` is ``base`` + plus separator + anything (an empty tag included,
+        as the regex's tag is)."""
+        sep = self.plus_separator
+        if not sep or not isinstance(name, str):
+            return False
+        if fold:
+            name, base = self.fold_local(name), self.fold_local(base)
+        return name.startswith(base + sep)
+
+    def extends_name(self, name, base, fold=False):
+        """True when the account name ``name`` is not ``base`` but ``base`` extended with the
+        plus separator (``ann-marie`` for ``ann`` with ``-``). For stores that derive bare
+        names from the subject (qmail users/assign, passwd names of local domains); ``fold``
+        compares without letter case (a name derived from an address's local part)."""
+        if not isinstance(name, str) or not isinstance(base, str) or not base:
+            return False
+        return self._is_extension(name, base, fold)
+
+    def extends_account(self, name):
+        """True when the account key ``name`` (a user name of an account database) is not the
+        subject's but extends one of its addresses or logins with the plus separator:
+        ``local<sep><anything>@domain`` for an address (domain in any IDNA form and letter
+        case, local part as owns_address compares it) or ``login<sep><anything>`` for a bare
+        login. Such an account's mail and log lines carry what looks like a tag of the
+        subject's address; the request flow refuses while one exists. Always False without
+        ``plus_separator``."""
+        if not self.plus_separator or not isinstance(name, str) or not name:
+            return False
+        if self.owns_login(name):
+            return False
+        if '@' in name:
+            parts = self._split_address(name)
+            if parts is None:
+                return False
+            local, alabel = parts
+            return any(own_dom == alabel and self._is_extension(local, own_local, True)
+                       for own_local, own_dom in self._own_addresses())
+        return any(self._is_extension(name, login, False) for login in self.logins if '@' not in login)
 
     # ------------------------------------------------------------------ matching
     def _ci(self, pattern):
