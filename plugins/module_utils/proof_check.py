@@ -38,10 +38,14 @@ Per line (a log file line, or a journal entry's field value):
    * a customer account (domain): the domain occurs as a domain token.
 
 Speed: the whole log is read once more, in big chunks (plain, gzip, bzip2 and xz files; the
-journal through ``journalctl -o export``); a chunk is searched (``bytes.find`` in its
-lower-case copy) for the rarest literal piece of each identifier (a domain, a login, each
-spelling of an IP address that has a fixed text), and only the lines around those hits go
-through the rules above.
+journal through ``journalctl -o export``). Each chunk's lower-case copy is searched for what
+every candidate of a rule must hold, and only the lines around those hits go through the rule:
+a local part or a login where it may be a token (a literal-first regex), and for an address
+also the domain somewhere in the line (its A-label, U-label, the U-label's longest ASCII run,
+the domain with its dots as ``%2e``); a customer domain in those forms; for an IP address each
+spelling that has a fixed text (the dotted, zero-padded, reversed and dashed quads, the high
+group of the IPv4-mapped hexadecimal form, for IPv6 its rarest group of the first six followed
+by ``:``, the ``ip6.arpa`` nibbles), and only the tokens that hold one are parsed.
 
 Standard library only; runs on the target host as root. Files are opened once, through
 :func:`fsops.open_path` (no untrusted symbolic link followed, regular files only), and read
@@ -52,7 +56,6 @@ from __future__ import annotations
 
 import bisect
 import bz2
-import gzip
 import ipaddress
 import lzma
 import os
@@ -210,12 +213,21 @@ _IPV6_RE = re.compile(r'[0-9a-f:.]*:[0-9a-f:.]*')
 _NIBBLES_RE = re.compile(r'(?<![\w.])((?:[0-9a-f]\.){32})ip6\.arpa(?!\w)')
 
 
-def ips_in(text):
-    """Every address a folded line spells (canonical: IPv4-mapped as IPv4)."""
+def ips_in(text, pieces=None, quads=True):
+    """Every address a line (lower-case text) spells, canonical (IPv4-mapped as IPv4). With
+    ``pieces``, only the tokens that hold one of these texts are parsed (each spelling of the
+    addresses looked for holds one). ``quads=False`` skips the IPv4 spellings (dotted and
+    dashed quads), for a search of IPv6 addresses only."""
     found = set()
-    if '.' in text:
+
+    def wanted(token):
+        return pieces is None or any(piece in token for piece in pieces)
+
+    if quads and '.' in text:
         for match in _QUAD_RE.finditer(text):
             parts = match.group(1, 2, 3, 4)
+            if not wanted(match.group(0)):
+                continue
             addr = _parse_quad(parts)
             if addr is not None:
                 found.add(addr)
@@ -224,12 +236,15 @@ def ips_in(text):
                 rev = _parse_quad(parts[::-1])
                 if rev is not None:
                     found.add(rev)
-        if 'ip6.arpa' in text:
-            for match in _NIBBLES_RE.finditer(text):
+    if 'ip6.arpa' in text:
+        for match in _NIBBLES_RE.finditer(text):
+            if wanted(match.group(1)):
                 digits = match.group(1).replace('.', '')[::-1]
                 found.add(_canonical(ipaddress.IPv6Address(int(digits, 16))))
-    if '-' in text:
+    if quads and '-' in text:
         for match in _DASHED_RE.finditer(text):
+            if not wanted(match.group(0)):
+                continue
             parts = match.group(1, 2, 3, 4)
             for quad in (parts, parts[::-1]):
                 addr = _parse_quad(quad)
@@ -238,7 +253,7 @@ def ips_in(text):
     if ':' in text:
         for match in _IPV6_RE.finditer(text):
             run = match.group(0).rstrip('.')
-            if run.count(':') < 2:
+            if run.count(':') < 2 or not wanted(run):
                 continue
             # a separator glued to the address ('ip:2001:db8::1', '2001:db8::1: text')
             if run.endswith(':') and not run.endswith('::'):
@@ -263,24 +278,54 @@ def _ipv4_needles(addr):
         '-'.join(dec),
         '-'.join(reversed(dec)),
     ]
-    # the IPv4-mapped IPv6 address in hexadecimal (::ffff:c000:204), groups with or without
-    # leading zeros
-    high = '%x' % int.from_bytes(parts[:2], 'big')
-    low = '%x' % int.from_bytes(parts[2:], 'big')
-    for hi in set((high, high.zfill(4))):
-        for lo in set((low, low.zfill(4))):
-            out.append('%s:%s' % (hi, lo))
+    # the IPv4-mapped IPv6 address in hexadecimal (::ffff:c000:204): its high group, with or
+    # without leading zeros (the parser decides on the rest)
+    out.append('%x:' % int.from_bytes(parts[:2], 'big'))
     return [n.encode('ascii') for n in out]
 
 
 def _ipv6_needles(addr):
     groups = ['%x' % int(g, 16) for g in addr.exploded.split(':')]
-    # a group of the first six is in every spelling (the last two may be written as a quad)
-    # (and is followed by ':'); leading zeros may be written or not, so the group without them
-    nonzero = [g for g in groups[:6] if g != '0']
-    out = [max(nonzero, key=len) + ':'] if nonzero else []
+    # each of the first six groups is in every spelling, followed by ':' (the last two may be
+    # written as a dotted quad), without or with leading zeros: so the group without them. The
+    # rarest: a long one, as far right as possible (the first groups are shared by whole
+    # networks, 2001: by a good part of the Internet)
+    ranked = sorted((len(g) >= 3, i, len(g)) for i, g in enumerate(groups[:6]) if g != '0')
+    out = [groups[ranked[-1][1]] + ':'] if ranked else []
     out.append('.'.join(reversed(addr.exploded.replace(':', ''))))
     return [n.encode('ascii') for n in out]
+
+
+def _token_finder(text):
+    """A bytes regex over lower-case bytes that finds ``text`` (folded) where it may be a
+    token: not followed by an ASCII letter or digit, not preceded by an ASCII letter unless
+    that letter ends an escape (a digit may end one too: ``#011``). Literal first, so that the
+    regex engine searches for the literal. Non-ASCII texts: the longest ASCII run, or the
+    bytes, as they are."""
+    raw = text.encode('utf-8')
+    if any(ch > 127 for ch in raw):
+        return _literal(max(_text_needles(text), key=len))
+    escaped = re.escape(raw)
+    # a letter before it may be the last hex digit of an escape (login%3dann, \\x2cann, \\u002cann)
+    return re.compile(escaped + rb'(?![a-z0-9])(?:(?<![a-z]' + escaped + rb')|(?<=[%x0][0-9a-f][a-f]' + escaped + rb'))')
+
+
+def _literal(needle):
+    """A literal finder: bytes, searched with bytes.find (faster than a regex for a literal)."""
+    return bytes(needle)
+
+
+class _Rule(object):
+    """One identifier's rule: where a line may hold it (``finders``, regexes over the block's
+    lower-case copy; ``within``, texts of which the line's lower-case copy must hold one), and the
+    rule itself (``check``, on the line's bytes)."""
+
+    __slots__ = ('finders', 'within', 'check')
+
+    def __init__(self, finders, within, check):
+        self.finders = finders
+        self.within = within
+        self.check = check
 
 
 class BroadCheck(object):
@@ -289,71 +334,81 @@ class BroadCheck(object):
     code is used."""
 
     def __init__(self, addresses=(), logins=(), ips=(), domain=None):
-        self.addresses = []     # (local token regex, [(domain form, host regex)])
-        self.logins = []        # token regexes
-        self.domains = []       # (domain form, domain token regex)
-        self.ips = set()
+        self.rules = []
         self.pieces = set()     # folded texts whose presence in a file name hides the name
-        needles = []
         for address in list(addresses) + [x for x in logins if '@' in x]:
             local, dom = address.rsplit('@', 1)
+            local = _fold_text(local)
             forms = domain_forms(dom)
-            self.addresses.append((_token_re(_fold_text(local)), [(f, _host_re(f)) for f in forms]))
-            needles += _domain_needles(forms)
-            self.pieces.update((_fold_text(local),) + forms)
+            self.rules.append(_Rule([_token_finder(local)], _domain_needles(forms),
+                                    self._address_check(_token_re(local), [(f, _host_re(f)) for f in forms])))
+            self.pieces.update((local,) + forms)
         for login in logins:
             if '@' in login:
                 continue
             folded = _fold_text(login)
-            self.logins.append(_token_re(folded))
-            needles += _text_needles(folded)
+            self.rules.append(_Rule([_token_finder(folded)], (), self._login_check(_token_re(folded))))
             self.pieces.add(folded)
         if domain:
             forms = domain_forms(domain)
-            self.domains = [(f, _domain_token_re(f)) for f in forms]
-            needles += _domain_needles(forms)
+            self.rules.append(_Rule([_literal(n) for n in _domain_needles(forms)], (),
+                                    self._domain_check([(f, _domain_token_re(f)) for f in forms])))
             self.pieces.update(forms)
+        self.ips = set()
+        ip_needles = []
+        self.ip_pieces = ()
         for value in ips:
             addr = _canonical(ipaddress.ip_address(value))
             self.ips.add(addr)
-            found = _ipv4_needles(addr) if addr.version == 4 else _ipv6_needles(addr)
-            needles += found
-            self.pieces.update(n.decode('ascii') for n in found)
-        unique = sorted(set(n.lower() for n in needles if n), key=len)
-        # a needle that contains a shorter one adds nothing
-        kept = []
-        for needle in unique:
-            if not any(short in needle for short in kept):
-                kept.append(needle)
-        self.literals = kept
-        self.fold_chunks = any(re.search(rb'[a-z]', n) for n in kept)
+            ip_needles += _ipv4_needles(addr) if addr.version == 4 else _ipv6_needles(addr)
+        self.has_ipv4 = any(addr.version == 4 for addr in self.ips)
+        if self.ips:
+            self.ip_pieces = tuple(sorted(set(n.decode('ascii') for n in ip_needles)))
+            self.rules.append(_Rule([_literal(n) for n in sorted(set(ip_needles))], (), self._ip_check))
+            self.pieces.update(self.ip_pieces)
 
     @classmethod
     def from_subject(cls, subject):
         """From a :class:`Subject`'s validated identifier lists (data only)."""
         return cls(addresses=subject.addresses, logins=subject.logins, ips=subject.ips, domain=subject.domain)
 
-    # -------------------------------------------------------------- one line
-    def _form_is_candidate(self, text):
-        for regex in self.logins:
-            if regex.search(text):
-                return True
-        for _form, regex in self.domains:
-            if _form in text and regex.search(text):
-                return True
-        if self.addresses:
-            for word in text.split():
-                for local_re, hosts in self.addresses:
+    # -------------------------------------------------------------- the rules
+    @staticmethod
+    def _address_check(local_re, hosts):
+        def check(line):
+            for text in line_forms(line):
+                for word in text.split():
                     for form, host_re in hosts:
                         if form not in word:
                             continue
                         blanked = host_re.sub(' ', word)
                         if blanked != word and local_re.search(blanked):
                             return True
-        if self.ips and not self.ips.isdisjoint(ips_in(text)):
-            return True
-        return False
+            return False
+        return check
 
+    @staticmethod
+    def _login_check(login_re):
+        def check(line):
+            return any(login_re.search(text) for text in line_forms(line))
+        return check
+
+    @staticmethod
+    def _domain_check(domains):
+        def check(line):
+            return any(form in text and regex.search(text) for text in line_forms(line) for form, regex in domains)
+        return check
+
+    def _ip_check(self, line):
+        # IP addresses are ASCII: lower case is enough, no Unicode folding
+        forms = [line.lower().decode('latin-1')]
+        decoded = decode_escapes(line)
+        if decoded != line:
+            forms.append(decoded.lower().decode('latin-1'))
+        quads = self.has_ipv4
+        return any(not self.ips.isdisjoint(ips_in(text, self.ip_pieces, quads)) for text in forms)
+
+    # -------------------------------------------------------------- one line
     def mentioned_in(self, folded):
         """True when a piece of an identifier occurs anywhere in a folded text (a plain
         substring test, for file names)."""
@@ -361,31 +416,44 @@ class BroadCheck(object):
 
     def is_candidate(self, line):
         """True when the line (bytes) may name the subject."""
-        return any(self._form_is_candidate(text) for text in line_forms(line))
+        return any(rule.check(line) for rule in self.rules)
 
     # -------------------------------------------------------------- many lines
     def candidate_lines(self, block):
         """Sorted start offsets of the candidate lines of ``block`` (bytes of whole lines)."""
-        if not self.literals:
+        if not self.rules:
             return []
-        hay = block.lower() if self.fold_chunks else block
+        hay = block.lower()
         size = len(hay)
-        checked = set()
-        found = []
-        for needle in self.literals:
-            pos = hay.find(needle)
-            while pos != -1:
-                start = hay.rfind(b'\n', 0, pos) + 1
-                end = hay.find(b'\n', pos)
-                if end == -1:
-                    end = size
-                if start not in checked:
-                    checked.add(start)
-                    if self.is_candidate(block[start:end]):
-                        found.append(start)
-                pos = hay.find(needle, end)
-        found.sort()
-        return found
+        found = set()
+        rfind = hay.rfind
+        find = hay.find
+        for rule in self.rules:
+            checked = set()
+            within = rule.within
+            for finder in rule.finders:
+                if isinstance(finder, bytes):
+                    pos = find(finder)
+                    search = None
+                else:
+                    search = finder.search
+                    match = search(hay)
+                    pos = -1 if match is None else match.start()
+                while pos != -1:
+                    start = rfind(b'\n', 0, pos) + 1
+                    end = find(b'\n', pos)
+                    if end == -1:
+                        end = size
+                    if start not in found and start not in checked:
+                        checked.add(start)
+                        if (not within or any(n in hay[start:end] for n in within)) and rule.check(block[start:end]):
+                            found.add(start)
+                    if search is None:
+                        pos = find(finder, end)
+                    else:
+                        match = search(hay, end)
+                        pos = -1 if match is None else match.start()
+        return sorted(found)
 
     def count(self, block):
         return len(self.candidate_lines(block))
@@ -400,12 +468,48 @@ def open_log(path):
     return fd
 
 
+class _GzipReader(object):
+    """The decompressed bytes of a gzip stream (members one after the other, as gzip -c and
+    logrotate's delaycompress can leave them) through zlib with big reads: about twice as fast
+    as gzip.GzipFile. ``read`` returns what one read of compressed input gives; a stream that
+    ends inside a member raises EOFError."""
+
+    def __init__(self, handle, size=1024 * 1024):
+        self.handle = handle
+        self.size = size
+        self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.fed = False
+        self.pending = b''
+
+    def read(self, _size=-1):
+        while True:
+            data = self.pending or self.handle.read(self.size)
+            self.pending = b''
+            if not data:
+                if self.fed and not self.decomp.eof:
+                    raise EOFError('compressed stream is truncated')
+                return b''
+            self.fed = True
+            out = self.decomp.decompress(data)
+            if self.decomp.eof:
+                rest = self.decomp.unused_data
+                self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                self.fed = False
+                if rest.strip(b'\x00'):
+                    self.pending = rest
+            if out:
+                return out
+
+    def close(self):
+        pass
+
+
 def _opener(fd):
     """A binary reader of the decompressed bytes (gzip, bzip2, xz by their magic bytes)."""
     head = os.pread(fd, 6, 0)
     handle = os.fdopen(fd, 'rb', buffering=0)
     if head[:2] == b'\x1f\x8b':
-        return gzip.GzipFile(fileobj=handle, mode='rb'), handle
+        return _GzipReader(handle), handle
     if head[:3] == b'BZh':
         return bz2.BZ2File(handle, mode='rb'), handle
     if head[:6] == b'\xfd7zXZ\x00':

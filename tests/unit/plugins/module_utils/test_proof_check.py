@@ -236,6 +236,11 @@ def test_escapes_are_decoded_but_the_raw_line_counts_too():
         assert check.count(line + b'\n') == 1, line
     # a percent sign that is no escape leaves the raw line as it is
     assert check.is_candidate(b'100% sure: ann@example.com')
+    # an escape whose last hex digit is a letter, right before the local part or login
+    login = BroadCheck(logins=['ann'])
+    for line in (b'GET /login?user%3Dann%26x=1', b'args: user\\x3dann', b'{"u": "x\\u002cann"}', b'USER%0AANN'):
+        assert login.count(line + b'\n') == 1, line
+    assert login.count(b'user=hartmann\nuser=anna\nuser=ann7\nuser%3Dhartmann\n') == 0
 
 
 # ------------------------------------------------------------------------------ journal
