@@ -6,7 +6,12 @@
 
 Each is its own Store class. An entry belongs to the subject only when its key is exactly one
 of the subject's logins or an address the subject owns (``Subject.owns_address``): 'joann' is
-not 'ann', 'ann@example.com.evil' is not 'ann@example.com'.
+not 'ann', 'ann@example.com.evil' is not 'ann@example.com', and whatever the plus separator,
+'ann+work@example.com' and 'ann-marie@example.com' are other people's accounts, never the
+subject's (the domain compares in any IDNA form and letter case, the local part without letter
+case unless the subject is case-sensitive). ``extended_accounts`` counts those accounts, whose
+names extend the subject's with the plus separator; the request flow refuses the request while
+one exists (``store_registry.check_extended_accounts``).
 
 Erasure removes the entries (atomic rewrite, same owner, group and mode, every other line
 byte for byte), rebuilds the compiled database (``makeuserdb``, ``qmail-newu``) and, with
@@ -236,6 +241,18 @@ class CourierUserdbStore(Store):
         detail = {'entries': found, 'home_dirs': _count_homes(homes)}
         return self.result(found=found, detail=detail)
 
+    def extended_accounts(self, subject):
+        """Entries whose key extends an address or login of the subject with the plus
+        separator (``ann+work@example.com`` for ``ann@example.com``)."""
+        plan, _homes, _others = self._scan(subject)
+        count = 0
+        for _fpath, lines, _hits in plan:
+            for line in lines:
+                parsed = self._parse_line(line)
+                if parsed and subject.extends_account(parsed[0]):
+                    count += 1
+        return count
+
     def export(self, subject, bundle_dir):
         plan, _homes, _others = self._scan(subject)
         entries = self._entries(plan)
@@ -296,9 +313,16 @@ class QmailAssignStore(Store):
     A line is the subject's when its user field is a login of the subject, or (``=`` lines)
     its local part is a login, or the local part qmail derives from an address of the subject:
     the local part itself for a domain in ``control/locals``, ``PREFIX-local`` for a domain
-    mapped to PREFIX in ``control/virtualdomains``. For kind ``domain`` the ``=`` lines of the
-    domain's virtualdomains prefix; the domain's ``+`` wildcard line is left to the
-    administrator (reported as a manual step)."""
+    mapped to PREFIX in ``control/virtualdomains`` (compared without letter case, as
+    qmail-lspawn lowercases the address before the lookup, unless the subject is
+    case-sensitive). Never by a plus tag: ``=ann-marie:...`` is another user's line. For kind
+    ``domain`` the ``=`` lines of the domain's virtualdomains prefix; the domain's ``+``
+    wildcard line is left to the administrator (reported as a manual step).
+
+    ``extended_accounts`` counts the lines (before the ``.``) of users other than the
+    subject's (its logins and the users of its own lines) whose local part extends one of
+    those names with the plus separator (``=ann-marie:`` or a ``+ann-:bob:`` wildcard for
+    ``ann`` with ``-``)."""
 
     name = 'qmail_assign'
     units = 'entries'
@@ -373,24 +397,16 @@ class QmailAssignStore(Store):
         with open(path, 'rb') as fh:
             lines = fh.read().splitlines(True)
         names, prefixes = self._locals(subject)
+        folded = set(subject.fold_local(n) for n in names)
         hits = []
         homes = []
         others = []
         wildcard = 0
-        ended = False
-        for idx, line in enumerate(lines):
-            if line.rstrip(b'\n') == b'.':
-                ended = True
-            if ended:
-                continue
-            parsed = self._parse_line(line)
-            if not parsed:
-                continue
-            kind, fields = parsed
+        for idx, kind, fields in self._entries(lines):
             local, user, home = fields[0], fields[1], fields[4]
             mine = user in subject.logins
             if kind == '=':
-                if local in subject.logins or local in names:
+                if local in subject.logins or subject.fold_local(local) in folded:
                     mine = True
                 if any(local.startswith(p) and len(local) > len(p) for p in prefixes):
                     mine = True
@@ -404,6 +420,35 @@ class QmailAssignStore(Store):
             else:
                 others.append(home)
         return path, lines, hits, homes, others, wildcard
+
+    def _entries(self, lines):
+        """(index, kind, fields) of every entry line before the line ``.``."""
+        out = []
+        for idx, line in enumerate(lines):
+            if line.rstrip(b'\n') == b'.':
+                break
+            parsed = self._parse_line(line)
+            if parsed:
+                out.append((idx, parsed[0], parsed[1]))
+        return out
+
+    def extended_accounts(self, subject):
+        _path, lines, hits, _homes, _others, _wildcard = self._scan(subject)
+        names, _prefixes = self._locals(subject)
+        bare = [l for l in subject.logins if '@' not in l]
+        entries = self._entries(lines)
+        # the users of the subject's own lines: their extension and wildcard lines are the
+        # subject's too, not another account
+        own_users = set(subject.logins) | set(fields[1] for idx, _kind, fields in entries if idx in hits)
+        count = 0
+        for _idx, _kind, fields in entries:
+            local, user = fields[0], fields[1]
+            if user in own_users:
+                continue
+            if any(subject.extends_name(local, n, fold=True) for n in names) or \
+                    any(subject.extends_name(local, l) or subject.extends_name(user, l) for l in bare):
+                count += 1
+        return count
 
     def _manual(self, wildcard):
         if not wildcard:
@@ -472,7 +517,10 @@ class QmailAssignStore(Store):
 
 class VpopmailStore(Store):
     """vpopmail accounts through ``vuserinfo`` (lookup, export) and ``vdeluser`` (removes the
-    account from its auth backend and deletes its directory under ``domains/``)."""
+    account from its auth backend and deletes its directory under ``domains/``). An account is
+    the subject's only by its exact address (``vuserinfo -n`` must name the same user);
+    ``extended_accounts`` lists the subject's domains (``vuserinfo -n -D``) for accounts whose
+    name extends the subject's with the plus separator."""
 
     name = 'vpopmail'
     units = 'entries'
@@ -555,6 +603,30 @@ class VpopmailStore(Store):
     def locate(self, subject):
         users = self._users(subject)
         return self.result(found=len(users), detail={'entries': len(users)})
+
+    def extended_accounts(self, subject):
+        """Accounts of the subject's domains (``vuserinfo -n -D DOMAIN``, the A-label form in
+        which vpopmail keeps a domain) whose name extends an address of the subject with the
+        plus separator; a domain vpopmail does not know has none."""
+        tool = self._bin('vuserinfo')
+        domains = []
+        for ident in tuple(subject.addresses) + tuple(l for l in subject.logins if '@' in l):
+            dom = ident.rpartition('@')[2]
+            if dom != subject.domain and dom not in domains:
+                domains.append(dom)
+        seen = set()
+        for dom in domains:
+            rc, out, _err = self.runner.run([tool, '-n', '-D', dom], check=False)
+            if rc != 0:
+                continue
+            for line in _dec(out).split('\n'):
+                name = line.strip()
+                if not name or name.startswith('---') or '@' in name or ' ' in name:
+                    continue
+                addr = '%s@%s' % (name, dom)
+                if subject.extends_account(addr):
+                    seen.add(addr.lower())
+        return len(seen)
 
     def export(self, subject, bundle_dir):
         users = self._users(subject)

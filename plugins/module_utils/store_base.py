@@ -230,6 +230,16 @@ class Store(object):
         """Remove the subject's data; found = before, erased = removed."""
         raise NotImplementedError
 
+    def extended_accounts(self, subject):
+        """How many accounts this store knows whose name extends one of the subject's
+        addresses or logins with the plus separator (``Subject.extends_account``:
+        ``ann-marie@`` for ``ann@`` with ``-``, ``ann+work@`` with ``+``). Read-only; called
+        once per request, before anything else, by ``store_registry.check_extended_accounts``,
+        which refuses the request while a store reports one (their mail and log lines would
+        pass for tags of the subject's address). A store that knows no accounts keeps this
+        default; a new account store implements it and nothing else changes."""
+        return 0
+
     # ---------------------------------------------------------------- bundle helpers
     # (module_utils/bundle.py: every write goes through the bundle's size and free-space budget;
     # imported here, not at the top, because it builds on this module)
@@ -258,6 +268,16 @@ def safe_error(err):
     if errno_ is not None:
         return 'unexpected %s (errno %s)' % (type(err).__name__, errno_)
     return 'unexpected %s' % type(err).__name__
+
+
+def store_options_for(cls, store_options, context):
+    """The options of one store class: ``store_options[name]``, with the options of its
+    OPTIONS that are named in ``context`` and not set by the caller filled from it."""
+    opts = dict((store_options or {}).get(cls.name) or {})
+    for key, value in (context or {}).items():
+        if key in cls.OPTIONS and opts.get(key) in (None, ''):
+            opts[key] = value
+    return opts
 
 
 def _normalise_result(res, cls):

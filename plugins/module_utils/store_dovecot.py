@@ -5,7 +5,8 @@
 """Dovecot store: the subject's mailboxes through ``doveadm`` (any mail_location format).
 
 * users: ``doveadm -f tab mailbox path -F - INBOX`` for every address and login of the subject
-  (no row = no such user; the INBOX path tells two names of one mailbox apart); kind ``domain`` lists ``doveadm user '*'`` and keeps the names
+  (no row = no such user: the userdb decides, exactly, never by a plus tag; the INBOX path tells
+  two names of one mailbox apart); kind ``domain`` lists ``doveadm user '*'`` and keeps the names
   that match ``*@DOMAIN`` as doveadm does (``*``, ``?``, ASCII case-insensitive); it needs a userdb that can
   iterate (passwd-file, SQL ``iterate_query``, LDAP ``iterate_*``), else the store refuses;
   the customer's explicit ``logins`` are added (each one verified in the userdb), which
@@ -26,6 +27,10 @@ The user name never goes on a command line, where every local user can read it
 ``-u USER`` would put it in argv), and ``doveadm user NAME`` and ``doveadm kick NAME``, which
 take names only as arguments, are replaced as above. Mailbox names and GUIDs still are
 arguments.
+
+``extended_accounts`` lists the userdb (``doveadm user '*'``) for users whose names extend the
+subject's with the plus separator (the request is refused while one exists); a userdb that
+cannot iterate makes it refuse, as nothing can be ruled out then.
 
 Command output may carry user names and is never put into results or error messages.
 """
@@ -252,6 +257,18 @@ class DovecotStore(Store):
             homes.add(key)
             out_users.append(name)
         return out_users
+
+    def extended_accounts(self, subject):
+        """Users of the userdb (``doveadm user '*'``) whose name extends an address or login of
+        the subject with the plus separator (``ann+work@example.com`` for ``ann@example.com``).
+        A userdb that cannot list its users cannot rule them out: the store refuses (StoreError),
+        and so does the request."""
+        names = self._userdb_names(self._doveadm(), '*')
+        if names is None:
+            raise StoreError('dovecot: the userdb cannot list its users (no iteration support), so '
+                             'users whose names extend the subject\'s with the plus separator cannot '
+                             'be ruled out')
+        return len(set(n for n in names if subject.extends_account(n)))
 
     def _mailboxes(self, doveadm, user):
         """[(name, guid, messages, category)] including lazy-expunge mailboxes."""

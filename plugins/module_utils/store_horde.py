@@ -5,7 +5,10 @@
 """Horde store: the rows of Horde Groupware 5 / IMP 6 SQL tables that belong to the subject.
 
 Horde user ids are the subject's logins and addresses (Horde keys its data by the login name,
-often the full address). A row is the subject's when
+often the full address): a login exactly, an address in any letter case of its domain (and of
+its local part unless the subject is case-sensitive), never with a plus tag
+(``ann+work@example.org`` is another user; ``extended_accounts`` counts such ids and the
+request is refused while one exists). A row is the subject's when
 
 * a user column holds one of those ids (``horde_prefs.pref_uid``, ``imp_sentmail.sentmail_who``,
   ``horde_alarms.alarm_uid``, ``horde_histories.history_who``, ``ingo_*.*_owner``, share owners
@@ -451,7 +454,48 @@ class HordeSqlStore(Store):
                 tuple(getattr(subject, 'address_variants', ()) or ()):
             if ident not in ids:
                 ids.append(ident)
+        # the spellings of the subject's addresses in the database: letter case of the domain
+        # (and of the local part, unless the subject is case-sensitive); owns_login decides,
+        # exactly, never by a plus tag
+        addresses = [i for i in ids if '@' in i]
+        if addresses:
+            for table, column in USER_COLUMNS:
+                if table not in tables or column not in db.columns(table):
+                    continue
+                for value in db.values(table, column, [('in_ci', column, addresses)]):
+                    if value not in ids and subject.owns_login(value):
+                        ids.append(value)
         return ids
+
+    def extended_accounts(self, subject):
+        """Horde user ids (in the user columns) that extend an address or login of the subject
+        with the plus separator (``ann+work@example.org`` for ``ann@example.org``)."""
+        if not subject.plus_separator:
+            return 0
+        db = self._backend()
+        try:
+            tables = db.tables()
+            domains = set()
+            for ident in tuple(subject.addresses) + tuple(getattr(subject, 'address_variants', ()) or ()) + \
+                    tuple(subject.logins):
+                if '@' in ident:
+                    domains.add(ident.rpartition('@')[2])
+            prefixes = [l + subject.plus_separator for l in subject.logins if '@' not in l]
+            found = set()
+            for table, column in USER_COLUMNS:
+                if table not in tables or column not in db.columns(table):
+                    continue
+                conds = [('suffix', column, '@' + dom) for dom in sorted(domains)]
+                if prefixes:
+                    conds.append(('prefix', column, prefixes))
+                if not conds:
+                    continue
+                for value in db.values(table, column, conds):
+                    if subject.extends_account(value):
+                        found.add(value)
+        finally:
+            db.close()
+        return len(found)
 
     def _plan(self, subject, db):
         """[(table, conds)] ordered children first, and the ids that have data."""

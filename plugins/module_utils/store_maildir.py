@@ -21,6 +21,11 @@ for a user request; without any of them the ``~`` templates are skipped (``reaso
 ``extra_paths`` names further trees of the same user that go with the mailbox: Dovecot's
 lazy-expunge namespace (``/var/vmail/%d/%n/expunged``), ``INDEX=``/``CONTROL=`` directories.
 
+A user directory is the subject's only by its exact name (never by a plus tag:
+``/var/vmail/example.org/ann-marie`` is not ann's). ``extended_accounts`` counts the user
+directories (and passwd accounts of ``~`` templates) whose name extends the subject's with the
+plus separator; the request is refused while one exists.
+
 Every tree must lie below one of ``roots`` with no symbolic link between the root and the
 tree; a tree whose home is shared with another account of the password database, a symlink
 that points elsewhere or a main path that is not a Maildir makes the store refuse, for
@@ -396,6 +401,44 @@ class MaildirStore(Store):
         paths = [p for p, _role in trees]
         return [(p, r) for p, r in trees
                 if not any(_is_below(p, q) for q in paths if q != p)], skipped
+
+    def extended_accounts(self, subject):
+        """User directories (and, for ``~`` templates, password-database accounts) whose name
+        extends an address or login of the subject with the plus separator: the entries of
+        the directory that holds the subject's own directory in a template whose ``%n`` or
+        ``%u`` is a whole path component (``/var/vmail/%d/ann-marie`` next to
+        ``/var/vmail/%d/ann``), and the passwd names that extend a bare login. Read-only."""
+        if not subject.plus_separator:
+            return 0
+        dirs = set()
+        tilde = False
+        for template in self.options['paths'] + self.options['extra_paths']:
+            if template.startswith('~'):
+                tilde = True
+                continue
+            parts = template.split('/')
+            idx = next((i for i, part in enumerate(parts) if '%n' in part or '%u' in part), None)
+            if idx is None or parts[idx] not in ('%n', '%u'):
+                continue
+            for user, local, domain, _is_login in _identities(subject):
+                prefix = '/'.join(parts[:idx])
+                parent = _expand(prefix, user, local, domain) if prefix else '/'
+                if parent is None or '%' in parent or not os.path.isdir(parent) or os.path.islink(parent):
+                    continue
+                for entry in os.listdir(parent):
+                    if entry.startswith('.'):
+                        continue
+                    # %n of an address is the local part of an address at its domain
+                    name = '%s@%s' % (entry, domain) if parts[idx] == '%n' and domain else entry
+                    if subject.extends_account(name):
+                        dirs.add(os.path.join(os.path.normpath(parent), entry))
+        names = set()
+        if tilde:
+            bare = [l for l in subject.logins if '@' not in l]
+            for entry in pwd.getpwall():
+                if any(subject.extends_name(entry.pw_name, login) for login in bare):
+                    names.add(entry.pw_name)
+        return len(dirs) + len(names)
 
     def _skip_note(self, skipped, detail):
         """Result keys that report skipped ``~`` templates (no PII)."""

@@ -14,7 +14,13 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_accounts im
     QmailAssignStore,
     VpopmailStore,
 )
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Runner,
+    Store,
+    StoreError,
+    safe_error,
+    store_options_for,
+)
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_dovecot import DovecotStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_horde import HordeSqlStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_klms import KlmsBackupStore
@@ -83,7 +89,10 @@ def prepare_request(params):
     """(subject, subject_hmac, store classes, context) from module parameters.
 
     Raises SubjectError (invalid identifier) or StoreError (unknown store, bad options,
-    bad request id) before anything is touched; the messages hold no identifier."""
+    bad request id, or an account that extends the subject's names with the plus separator:
+    check_extended_accounts) before anything is touched; the messages hold no identifier.
+    The one place where subject_find, subject_export and subject_erase (check mode too)
+    validate a request."""
     subject = Subject.from_params(addresses=params.get('addresses') or [], logins=params.get('logins') or [],
                                   ips=params.get('ips') or [], domain=params.get('domain'),
                                   plus_separator=params.get('plus_separator', '+'))
@@ -104,7 +113,59 @@ def prepare_request(params):
     context = {'subject_hmac': subject_hmac}
     if request_id:
         context['request_id'] = request_id
+    check_extended_accounts(subject, classes, store_options, context)
     return subject, subject_hmac, classes, context
+
+
+EXTENDED_WHAT = 'an account whose name extends an address or login of the subject with the plus separator'
+EXTENDED_WHAT_TO_DO = ("run the request with plus_separator '' (tags then do not count as the subject's: name the "
+                       "subject's own tagged addresses in addresses); nothing was touched")
+
+
+def check_extended_accounts(subject, classes, store_options=None, context=None, runner=None):
+    """Refuse the request (StoreError) while an account on this host has a name that extends
+    one of the subject's addresses or logins with the plus separator (``ann-marie@`` for
+    ``ann@`` with ``-``, ``ann+work@`` with ``+``): with the separator set, that account's
+    mail, queued messages and log lines carry what reads as a tag of the subject's address,
+    so a search would count them, an export would hand them to the subject and an erasure
+    would remove them.
+
+    Asked (``Store.extended_accounts``, read-only): every available store of the request,
+    then every other store of the registry that knows accounts, with the request's store
+    options: the accounts of the host matter even when the request reads only the logs. A
+    store of the request that cannot answer refuses the request too (nothing can be ruled
+    out); another store that cannot answer (left out of the request, typically because it
+    is broken) is skipped. Stores without accounts are not even opened. Nothing is asked
+    without a separator. Messages name stores and counts, never an account. Returns
+    {store name: count} (all zero when it returns)."""
+    if not subject.plus_separator:
+        return {}
+    runner = runner if runner is not None else Runner()
+    selected = set(cls.name for cls in classes)
+    candidates = list(classes) + [cls for cls in STORES if cls.name not in selected]
+    counts = {}
+    problems = []
+    for cls in candidates:
+        if getattr(cls, 'extended_accounts', None) is Store.extended_accounts:
+            continue
+        try:
+            store = cls(store_options_for(cls, store_options, context), runner)
+            ok, _reason = store.available()
+            if not ok:
+                continue
+            counts[cls.name] = int(store.extended_accounts(subject) or 0)
+        except Exception as err:  # pylint: disable=broad-except
+            if cls.name in selected:
+                problems.append('%s (%s)' % (cls.name, safe_error(err)))
+    found = dict((name, n) for name, n in counts.items() if n)
+    if found:
+        raise StoreError('refusing: %s exists on this host (%d account(s) in store(s) %s): its mail and log lines '
+                         "would be taken for the subject's; %s" % (
+                             EXTENDED_WHAT, sum(found.values()), ', '.join(sorted(found)), EXTENDED_WHAT_TO_DO))
+    if problems:
+        raise StoreError('refusing: cannot tell whether %s exists on this host (store(s) %s); %s' % (
+            EXTENDED_WHAT, '; '.join(problems), EXTENDED_WHAT_TO_DO))
+    return counts
 
 
 def summarise(subject, subject_hmac, results, failed):

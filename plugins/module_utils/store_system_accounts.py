@@ -5,10 +5,12 @@
 """System (passwd/PAM) accounts of a data subject: Courier with ``authpam`` and qmail's
 ``~/Maildir`` users log in with an operating-system account.
 
-An account is the subject's when its name is one of the subject's logins, or the local part
-of one of the subject's addresses whose domain is listed in ``local_domains`` (default: none,
-logins only). Customer domains (kind ``domain``) are not enumerated: name the accounts in
-``logins``.
+An account is the subject's when its name is one of the subject's logins (exactly), or the
+local part of one of the subject's addresses whose domain is listed in ``local_domains``
+(default: none, logins only; compared without letter case unless the subject is
+case-sensitive). Never by a plus tag: ``ann-marie`` is not ``ann``; ``extended_accounts``
+counts such accounts and the request is refused while one exists. Customer domains (kind
+``domain``) are not enumerated: name the accounts in ``logins``.
 
 Deleting operating-system accounts must be an explicit operator decision: the store is
 disabled unless ``enabled`` is true. Erasure locks the account (``usermod -L -e 1``), ends its
@@ -142,30 +144,55 @@ class SystemAccountStore(Store):
 
     # ------------------------------------------------------------------ matching
     def _wanted_names(self, subject):
+        """(bare logins, local parts of the addresses at ``local_domains``)."""
         names = set(l for l in subject.logins if '@' not in l)
         domains = set(_a_label(d) for d in self.options['local_domains'])
         addrs = tuple(subject.addresses) + tuple(getattr(subject, 'address_variants', ()) or ()) \
             + tuple(l for l in subject.logins if '@' in l)
+        locals_ = set()
         for addr in addrs:
             local, _at, dom = addr.rpartition('@')
             if local and _a_label(dom) in domains:
-                names.add(local)
-        return names
+                locals_.add(local)
+        return names, locals_
 
-    def _scan(self, subject):
-        """(entries of the subject, every entry)."""
+    @staticmethod
+    def _wanted(subject, name, logins, locals_):
+        """A login compares exactly (system user names are case-sensitive), a local part as
+        the subject compares local parts (``Subject.fold_local``); never by a plus tag."""
+        return name in logins or subject.fold_local(name) in set(subject.fold_local(l) for l in locals_)
+
+    def _read(self):
         path = self.options['passwd_file']
         if os.path.islink(path):
             raise StoreError('system_accounts: the passwd file is a symbolic link; refusing')
-        entries = read_passwd(path)
-        wanted = self._wanted_names(subject)
+        return read_passwd(path)
+
+    def _scan(self, subject):
+        """(entries of the subject, every entry)."""
+        entries = self._read()
+        logins, locals_ = self._wanted_names(subject)
         mine = []
         seen = set()
         for entry in entries:
-            if entry.name in wanted and entry.name not in seen:
+            if self._wanted(subject, entry.name, logins, locals_) and entry.name not in seen:
                 seen.add(entry.name)
                 mine.append(entry)
         return mine, entries
+
+    def extended_accounts(self, subject):
+        """Accounts that are not the subject's but whose name extends one of its logins, or
+        the local part of one of its addresses at ``local_domains``, with the plus separator
+        (``ann-marie`` for ``ann`` with ``-``)."""
+        logins, locals_ = self._wanted_names(subject)
+        count = 0
+        for entry in self._read():
+            if self._wanted(subject, entry.name, logins, locals_):
+                continue
+            if any(subject.extends_name(entry.name, l) for l in logins) or \
+                    any(subject.extends_name(entry.name, l, fold=True) for l in locals_):
+                count += 1
+        return count
 
     def _refusal(self, entry, entries):
         """Why this account must not be deleted (no PII), or None."""

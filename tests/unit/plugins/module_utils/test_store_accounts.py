@@ -494,3 +494,98 @@ def test_qmail_home_containing_another_home_is_refused(qmail):
 def test_root_slash_is_refused(cls):
     with pytest.raises(StoreError):
         cls({'roots': ['/']}, FakeRunner())
+
+
+# --------------------------------------------------------------------------------- plus separator (issue 12)
+
+def extended_userdb(courier):
+    """ann-marie@ and ann+work@ are accounts of their own, with homes; Ann@EXAMPLE.org is a
+    second spelling of ann's address (the local part compares without case by default)."""
+    homes = courier / 'vmail'
+    for user in ('ann-marie', 'ann+work'):
+        home(homes / user)
+    path = courier / 'etc' / 'courier' / 'userdb'
+    extra = b''.join(b'%s@example.org\thome=%s|uid=5001|gid=5001\n' % (u, str(homes / u.decode()).encode())
+                     for u in (b'ann-marie', b'ann+work'))
+    write(path, path.read_bytes() + extra, 0o600)
+
+
+@pytest.mark.parametrize('sep', ['+', '-'])
+def test_userdb_extended_names_are_other_accounts(courier, sep):
+    """Issue 12: erasing ann@ with separator '-' removed ann-marie@'s entry and home (with '+',
+    ann+work@'s)."""
+    extended_userdb(courier)
+    others = dict((k, v) for k, v in snapshot(courier / 'vmail').items() if not k.startswith('ann/') and k != 'ann')
+    path = courier / 'etc' / 'courier' / 'userdb'
+    lines = path.read_bytes().splitlines(True)
+    ann = Subject.from_params(addresses=['ann@example.org'], plus_separator=sep)
+    st = userdb_store(courier, makeuserdb_runner())
+    assert st.locate(ann)['found'] == 1
+    res = st.erase(ann, check_mode=False)
+    assert res['erased'] == 1
+    assert path.read_bytes().splitlines(True) == [l for l in lines if not l.startswith(b'ann@example.org\t')]
+    assert dict((k, v) for k, v in snapshot(courier / 'vmail').items() if k in others) == others
+
+
+@pytest.mark.parametrize('sep, count', [('+', 1), ('-', 1), ('=', 0), ('', 0)])
+def test_userdb_extended_accounts(courier, sep, count):
+    extended_userdb(courier)
+    before = snapshot(courier)
+    st = userdb_store(courier, makeuserdb_runner())
+    assert st.extended_accounts(Subject.from_params(addresses=['ann@example.org'], plus_separator=sep)) == count
+    assert st.extended_accounts(Subject.from_params(addresses=['bob@example.org'], plus_separator=sep)) == 0
+    # ann@ in another spelling is ann's own account, not an extension
+    assert st.extended_accounts(Subject.from_params(addresses=['ANN@EXAMPLE.ORG'], plus_separator=sep)) == count
+    assert snapshot(courier) == before
+
+
+def test_userdb_key_in_another_letter_case_is_the_subjects(courier):
+    path = courier / 'etc' / 'courier' / 'userdb'
+    write(path, path.read_bytes().replace(b'\nann@example.org\t', b'\nAnn@Example.ORG\t'), 0o600)
+    res = userdb_store(courier, makeuserdb_runner(), remove_home=False).erase(
+        Subject.from_params(**ANN), check_mode=False)
+    assert res['erased'] == 1 and b'\nAnn@' not in path.read_bytes() and b'\njoann@' in path.read_bytes()
+
+
+ASSIGN_EXTENDED = (
+    b'=ann-marie:annmarie:1004:1004:HOME/ann-marie:::\n'
+    b'+ann-marie-:annmarie:1004:1004:HOME/ann-marie:-::\n'
+    b'=ann-work:ann:1001:1001:HOME/ann:::\n'
+)
+
+
+@pytest.mark.parametrize('sep, count', [('-', 2), ('+', 0), ('', 0)])
+def test_qmail_extended_accounts(qmail, sep, count):
+    """=ann-marie (and its wildcard line) are annmarie's; =ann-work and +ann- go to ann's own
+    user: not another account."""
+    home(qmail / 'home' / 'ann-marie')
+    path = qmail / 'qmail' / 'users' / 'assign'
+    write(path, ASSIGN_EXTENDED.replace(b'HOME', str(qmail / 'home').encode()) + path.read_bytes())
+    before = snapshot(qmail)
+    st = qmail_store(qmail, newu_runner())
+    for ann in (Subject.from_params(logins=['ann'], plus_separator=sep),
+                Subject.from_params(addresses=['ann@example.org'], plus_separator=sep)):
+        assert st.extended_accounts(ann) == count
+    assert st.extended_accounts(Subject.from_params(addresses=['carol@example.com'], plus_separator=sep)) == 0
+    assert snapshot(qmail) == before
+    # and the erasure of ann (her login: every line of her user) leaves annmarie's lines and home
+    res = st.erase(Subject.from_params(logins=['ann'], plus_separator=sep), check_mode=False)
+    assert res['erased'] == 3
+    assert path.read_bytes().startswith(ASSIGN_EXTENDED[:-len(b'=ann-work:ann:1001:1001:HOME/ann:::\n')]
+                                        .replace(b'HOME', str(qmail / 'home').encode()) + b'=joann:')
+    assert os.path.isdir(str(qmail / 'home' / 'ann-marie' / 'Maildir'))
+
+
+@pytest.mark.parametrize('sep, count', [('-', 1), ('+', 1), ('', 0)])
+def test_vpopmail_extended_accounts(vpop, sep, count):
+    vdir, accounts = vpop
+    for addr in ('ann-marie@example.org', 'ann+work@example.org', 'ann-x@example.net'):
+        path = vdir / 'domains' / addr.split('@')[1] / addr.split('@')[0]
+        home(path)
+        accounts[addr] = str(path)
+    runner = FakeVpopmail(str(vdir), accounts)
+    st = VpopmailStore({'vpopmail_dir': str(vdir)}, runner)
+    ann = Subject.from_params(addresses=['ann@example.org'], plus_separator=sep)
+    assert st.extended_accounts(ann) == count
+    assert st.locate(ann)['found'] == 1
+    assert not any(os.path.basename(c[0]) == 'vdeluser' for c in runner.calls)

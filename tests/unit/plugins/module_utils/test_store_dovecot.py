@@ -512,3 +512,27 @@ def test_pager_output_of_fetch_with_a_user_list_keeps_the_message_bytes():
 
 
 # --------------------------------------------------------------------------------- plus separator (issue 12)
+
+
+# --------------------------------------------------------------------------------- plus separator (issue 12)
+
+@pytest.mark.parametrize('sep, count', [('+', 1), ('-', 2), ('', 0)])
+def test_extended_accounts_lists_the_userdb(users, sep, count):
+    users['ann+work@example.org'] = {'home': '/var/vmail/example.org/ann+work', 'boxes': mailboxes('annwork')}
+    users['ann-marie@example.org'] = {'home': '/var/vmail/example.org/ann-marie', 'boxes': mailboxes('annmarie')}
+    users['ann-x'] = {'home': '/home/ann-x', 'boxes': mailboxes('annx')}
+    before = digest(users)
+    runner = FakeDoveadm(users)
+    st = DovecotStore({}, runner)
+    ann = Subject.from_params(addresses=['ann@example.org'], logins=['ann'], plus_separator=sep)
+    assert st.extended_accounts(ann) == count
+    # the subject's own mailbox only: ann+work@ and ann-marie@ are never ann's
+    assert st.locate(ann)['detail']['users'] == 1
+    assert digest(users) == before
+
+
+def test_extended_accounts_refuses_without_userdb_iteration(users):
+    st = DovecotStore({}, FakeDoveadm(users, iterate=False))
+    with pytest.raises(StoreError) as exc:
+        st.extended_accounts(Subject.from_params(**ANN))
+    assert 'cannot list' in str(exc.value) and 'ann@' not in str(exc.value) and 'example' not in str(exc.value)

@@ -731,9 +731,15 @@ def test_bad_driver_option():
         HordeSqlStore({'driver': 'oracle'}, FakeRunner())
 
 
+def case_sensitive(**kw):
+    """A subject whose local part compares with letter case."""
+    return Subject.from_params(local_part_case='sensitive', **kw)
+
+
 def test_case_variant_ids_keep_horde_tool_away(horde):
     # on a case-insensitive MySQL Horde's tool would delete 'ANN@example.org' too: seen on
-    # MariaDB 10.11 with php-horde 5.2.23; the store then deletes the exact rows itself
+    # MariaDB 10.11 with php-horde 5.2.23; for a case-sensitive subject that is another
+    # user, so the store deletes the exact rows itself
     db = str(horde / 'horde.db')
     conn = sqlite3.connect(db)
     conn.execute("INSERT INTO horde_prefs VALUES ('ANN@example.org', 'horde', 'fullname', 'Upper')")
@@ -743,13 +749,52 @@ def test_case_variant_ids_keep_horde_tool_away(horde):
     tool.write_text('#!/bin/sh\n')
     os.chmod(str(tool), 0o755)
     runner = FakeRunner({'horde-remove-user-data': fake_remove_user_data(db)})
-    res = store(horde, runner, remove_user_data=str(tool)).erase(Subject.from_params(**ANN), check_mode=False)
+    res = store(horde, runner, remove_user_data=str(tool)).erase(case_sensitive(**ANN), check_mode=False)
     assert runner.calls == []
     assert res['detail']['remove_user_data_skipped'] == 1 and res['detail']['remaining'] == 0
     assert any('letter case' in m for m in res['manual_steps'])
     rows = dump(db)['horde_prefs']
     assert "('ANN@example.org', 'horde', 'fullname', 'Upper')" in rows
     assert not any("'ann@example.org'" in r for r in rows)
+
+
+def test_user_id_in_another_letter_case_is_the_subjects(horde):
+    """Issue 12: Horde uids match the subject's addresses in any letter case of the domain and
+    (by default) of the local part; the Horde tool then runs for each spelling."""
+    db = str(horde / 'horde.db')
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO horde_prefs VALUES ('ANN@Example.ORG', 'horde', 'fullname', 'Upper')")
+    conn.execute("INSERT INTO horde_prefs VALUES ('ann+work@example.org', 'horde', 'fullname', 'Work')")
+    conn.commit()
+    conn.close()
+    assert store(horde).locate(Subject.from_params(**ANN))['detail']['horde_prefs'] == 3
+    assert store(horde).locate(case_sensitive(**ANN))['detail']['horde_prefs'] == 2
+    res = store(horde).erase(Subject.from_params(**ANN), check_mode=False)
+    assert res['detail']['remaining'] == 0
+    rows = dump(db)['horde_prefs']
+    assert not any("'ANN@Example.ORG'" in r or "'ann@example.org'" in r for r in rows)
+    assert "('ann+work@example.org', 'horde', 'fullname', 'Work')" in rows
+
+
+@pytest.mark.parametrize('sep, count', [('+', 1), ('-', 1), ('', 0)])
+def test_extended_accounts(horde, sep, count):
+    """ann+work@ (with '+') or ann-marie@ (with '-') is another Horde user: counted, never
+    the subject's rows."""
+    db = str(horde / 'horde.db')
+    conn = sqlite3.connect(db)
+    for uid in ('ann+work@example.org', 'ann-marie@example.org', 'ann-x'):
+        conn.execute("INSERT INTO horde_prefs VALUES (?, 'horde', 'fullname', 'Other')", (uid,))
+        conn.execute("INSERT INTO horde_users (user_uid, user_pass) VALUES (?, 'h')", (uid,))
+    conn.commit()
+    conn.close()
+    before = file_hash(db)
+    ann = Subject.from_params(addresses=['ann@example.org'], plus_separator=sep)
+    assert store(horde).extended_accounts(ann) == count
+    assert store(horde).extended_accounts(Subject.from_params(logins=['ann'], plus_separator=sep)) == \
+        (1 if sep == '-' else 0)
+    assert file_hash(db) == before
+    assert store(horde).locate(ann)['found'] == sum(ANN_EXPECTED.values())
+
 
 
 def test_horde_tool_gets_an_id_its_prompt_would_trim_as_an_argument(horde):

@@ -412,3 +412,37 @@ def test_available_needs_a_root(tmp_path):
 def test_unsafe_options_are_refused(opts):
     with pytest.raises(StoreError):
         MaildirStore(opts, FakeRunner())
+
+
+# --------------------------------------------------------------------------------- plus separator (issue 12)
+
+@pytest.mark.parametrize('sep, count', [('+', 1), ('-', 1), ('', 0)])
+def test_extended_user_directories(tree, sep, count):
+    """ann-marie and ann+work are user directories of their own next to ann's: never ann's,
+    counted by extended_accounts (the request is then refused)."""
+    for user in (b'ann-marie', b'ann+work'):
+        make_maildir(str(tree / 'vmail' / 'example.org' / user.decode()), user)
+    others = dict((k, v) for k, v in snapshot(str(tree / 'vmail')).items()
+                  if not k.startswith('example.org/ann/') and k != 'example.org/ann')
+    ann = Subject.from_params(addresses=['ann@example.org'], plus_separator=sep)
+    st = store(tree)
+    assert st.extended_accounts(ann) == count
+    assert st.locate(ann)['found'] == 6
+    st.erase(ann, check_mode=False)
+    assert dict((k, v) for k, v in snapshot(str(tree / 'vmail')).items() if k in others) == others
+    # a %u layout names whole addresses
+    flat = tree / 'flat'
+    for user in ('ann@example.org', 'ann-marie@example.org', 'ann+work@example.org', 'ann-x@example.net'):
+        make_maildir(str(flat / user), b'x', extra=False)
+    st = MaildirStore({'paths': [str(flat / '%u' / 'Maildir')], 'roots': [str(flat)]}, FakeRunner())
+    assert st.extended_accounts(ann) == count
+
+
+@pytest.mark.parametrize('sep, count', [('-', 1), ('+', 0), ('', 0)])
+def test_extended_system_users_of_home_templates(passwd_host, monkeypatch, sep, count):
+    entries = store_maildir.pwd.getpwall() + [Pw('alice-old', str(passwd_host / 'alice-old'))]
+    monkeypatch.setattr(store_maildir.pwd, 'getpwall', lambda: entries)
+    alice = Subject.from_params(logins=['alice'], plus_separator=sep)
+    assert home_store(passwd_host).extended_accounts(alice) == count
+    # alice2 is a look-alike, not an extension
+    assert home_store(passwd_host).extended_accounts(Subject.from_params(logins=['alice2'], plus_separator=sep)) == 0

@@ -298,3 +298,24 @@ def test_a_kept_home_directory_is_a_manual_step(host, tmp_path, remove_home):
         assert steps == []
     else:
         assert len(steps) == 1 and '1 removed account' in steps[0] and 'ann' not in steps[0]
+
+
+# --------------------------------------------------------------------------------- plus separator (issue 12)
+
+EXTENDED = 'ann-marie:x:1011:1011:Ann-Marie:/home/ann-marie:/bin/bash\nann+work:x:1012:1012:W:/home/ann+work:/bin/bash\n'
+
+
+@pytest.mark.parametrize('sep, count', [('-', 1), ('+', 1), ('', 0)])
+def test_extended_accounts_and_erasure_leave_them(host, sep, count):
+    with open(host['passwd_file'], 'a') as fh:
+        fh.write(EXTENDED)
+    for ann in (Subject.from_params(logins=['ann'], plus_separator=sep),
+                Subject.from_params(addresses=['Ann@Example.org'], plus_separator=sep)):
+        st = store(host, local_domains=['example.org'])
+        assert st.extended_accounts(ann) == count
+        assert st.locate(ann)['found'] == 1        # 'Ann@' is the account ann (local part without case)
+    runner = FakeRunner(host['passwd_file'])
+    res = store(host, runner).erase(Subject.from_params(logins=['ann'], plus_separator=sep), check_mode=False)
+    assert res['erased'] == 1
+    assert 'ann-marie' in names(host['passwd_file']) and 'ann+work' in names(host['passwd_file'])
+    assert not any('ann-marie' in c or 'ann+work' in c for call in runner.calls for c in call)
