@@ -40,8 +40,15 @@ options:
     type: str
   plus_separator:
     description:
-      - Recipient delimiter; with it V(ann+news@example.com) counts as V(ann@example.com).
-        V(-) suits qmail extensions. An empty string turns it off.
+      - Recipient delimiter; with it V(ann+news@example.com) in a log line or a mail header counts as
+        V(ann@example.com). V(-) suits qmail extensions. An empty string turns it off.
+      - Account and queue keys (user names of the account databases, Maildir user directories, Horde user ids,
+        queued messages' senders and recipients) never use it; V(ann+work@example.com) and
+        V(ann-marie@example.com) are other accounts there.
+      - While an account whose name extends an address or login of the subject with the separator exists on the
+        host (any store that knows accounts is asked, before anything else), the request is refused with nothing
+        touched, in check mode too; run it with an empty separator and name the subject's own tagged addresses
+        in O(addresses).
     type: str
     default: '+'
     choices: ['+', '-', '=', '']
