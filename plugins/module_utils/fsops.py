@@ -70,14 +70,21 @@ def _components(path):
 
 
 def _open_sub(fd, name):
-    """Open the child directory ``name`` of ``fd`` without following a link (ELOOP/ENOTDIR
-    become FsError)."""
+    """Open the child directory ``name`` of ``fd`` without following a link: a symbolic link
+    raises FsError(ELOOP), anything else that is not a directory FsError(ENOTDIR)."""
     try:
         return os.open(name, DIR_FLAGS, dir_fd=fd)
     except OSError as err:
         if err.errno in (errno.ELOOP, errno.EMLINK):
             raise FsError(errno.ELOOP, 'a path component is a symbolic link; refusing to follow it')
         if err.errno == errno.ENOTDIR:
+            # Linux: O_DIRECTORY|O_NOFOLLOW on a link fails with ENOTDIR, not ELOOP
+            try:
+                is_link = stat.S_ISLNK(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode)
+            except OSError:
+                is_link = False
+            if is_link:
+                raise FsError(errno.ELOOP, 'a path component is a symbolic link; refusing to follow it')
             raise FsError(errno.ENOTDIR, 'a path component is not a directory')
         raise
 

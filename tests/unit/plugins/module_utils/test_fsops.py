@@ -103,6 +103,25 @@ def test_sub_refuses_symlink(tmp_path):
             handle.sub('../etc')
 
 
+def test_sub_tells_a_link_from_a_file(tmp_path):
+    # callers refuse a link (ELOOP) and treat a file where a directory was expected (ENOTDIR)
+    # as a missing directory: a link to a directory, a link to a file and a dangling link are
+    # all links, whatever errno the kernel gives for O_DIRECTORY|O_NOFOLLOW
+    (tmp_path / 'real').mkdir()
+    (tmp_path / 'file').write_bytes(b'')
+    os.symlink(str(tmp_path / 'real'), str(tmp_path / 'dirlink'))
+    os.symlink(str(tmp_path / 'file'), str(tmp_path / 'filelink'))
+    os.symlink(str(tmp_path / 'nowhere'), str(tmp_path / 'dangling'))
+    with Dir.open(str(tmp_path)) as handle:
+        for name in ('dirlink', 'filelink', 'dangling'):
+            with pytest.raises(FsError) as err:
+                handle.sub(name)
+            assert err.value.errno == errno.ELOOP, name
+        with pytest.raises(FsError) as err:
+            handle.sub('file')
+        assert err.value.errno == errno.ENOTDIR
+
+
 # ------------------------------------------------------------------------------ files
 def test_open_file_refuses_fifo_without_blocking(tmp_path):
     os.mkfifo(str(tmp_path / 'fifo'))
