@@ -24,19 +24,24 @@ is older than its source).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
     StoreError,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import (
     BundleWriter,
+    ConfineError,
+    TreeRef,
     _is_below,
     confine,
-    erase_tree,
+    root_of,
     tombstone_path,
 )
 
@@ -90,18 +95,57 @@ def _check_homes(store, homes, other_homes, roots):
         if _homes_conflict(home, other_homes):
             raise StoreError('%s: a home directory of the subject is shared with an account that '
                              'is not the subject\'s; refusing' % store.name)
-        exists = [p for p in (home, tombstone_path(home)) if os.path.lexists(p)]
-        for path in exists:
-            reason = confine(path, roots)
-            if reason:
-                raise StoreError('%s: %s (home directory); refusing' % (store.name, reason))
-            if not os.path.isdir(path) or os.path.islink(path):
-                raise StoreError('%s: a home directory of the subject is not a directory; refusing'
-                                 % store.name)
-        if exists:
-            todo.append(os.path.normpath(home))
+        norm = os.path.normpath(home)
+        if root_of(norm, roots) is None:
+            # only whether it exists: a home outside the roots is never read or removed
+            if os.path.lexists(norm) or os.path.lexists(tombstone_path(norm)):
+                raise StoreError('%s: a path of the subject lies outside the configured roots (home '
+                                 'directory); refusing' % store.name)
+            continue
+        ref = _home_ref(store, norm, roots)
+        if ref is None:
+            continue
+        with ref:
+            if ref.exists():
+                todo.append(norm)
     # a home inside another home of the subject goes with the outer one
     return [h for h in todo if not any(_is_below(h, o) for o in todo if o != h)]
+
+
+def _home_ref(store, home, roots):
+    """The :class:`TreeRef` of a home directory, reached from the handle of its root without
+    following a link (None when its parent does not exist); refusals as StoreError."""
+    try:
+        return TreeRef.open(home, roots)
+    except ConfineError as err:
+        raise StoreError('%s: %s (home directory); refusing' % (store.name, err))
+
+
+def _erase_home(store, home, roots):
+    """Remove a home directory checked by :func:`_check_homes`: opened again from the handle
+    of its root (a link swapped in meanwhile is refused), renamed to its tombstone and removed
+    through its parent's handle (``TreeRef.erase``)."""
+    ref = _home_ref(store, home, roots)
+    if ref is None:
+        return
+    with ref:
+        ref.erase()
+
+
+def _read(store_name, path):
+    """The bytes of the regular file ``path`` (:func:`fsops.open_path`: no symbolic link
+    that a user other than root controls, O_NOFOLLOW and O_NONBLOCK, checked on the handle:
+    a FIFO cannot block the read). A missing file raises FileNotFoundError; a link or
+    anything but a regular file StoreError."""
+    try:
+        fd, _st = fsops.open_path(os.path.abspath(path))
+    except fsops.FsError as err:
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise FileNotFoundError(errno.ENOENT, 'a file to read does not exist')
+        raise StoreError('%s: a file it reads is a symbolic link or not a regular file; refusing'
+                         % store_name)
+    with os.fdopen(fd, 'rb') as fh:
+        return fh.read()
 
 
 def _count_homes(homes):
@@ -178,12 +222,20 @@ class CourierUserdbStore(Store):
         if os.path.islink(path):
             raise StoreError('courier_userdb: the userdb path is a symbolic link; refusing')
         if os.path.isdir(path):
+            # from handles (fsops.walk: no directory through a link); a file that is a link or
+            # not a regular file is refused: makeuserdb would read what it points to
             files = []
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
-                for fname in sorted(filenames):
-                    if not fname.startswith('.'):
-                        files.append(os.path.join(dirpath, fname))
+            with fsops.Dir.open(os.path.abspath(path)) as top:
+                for relparts, _handle, entries in fsops.walk(top):
+                    if any(part.startswith('.') for part in relparts):
+                        continue
+                    for fname, fst in entries:
+                        if fname.startswith('.') or stat.S_ISDIR(fst.st_mode):
+                            continue
+                        if not stat.S_ISREG(fst.st_mode):
+                            raise StoreError('courier_userdb: a file in the userdb directory is a '
+                                             'symbolic link or not a regular file; refusing')
+                        files.append(os.path.join(path, *(relparts + (fname,))))
             return files
         if os.path.isfile(path):
             return [path]
@@ -207,8 +259,7 @@ class CourierUserdbStore(Store):
         homes = []
         others = []
         for fpath in self._files():
-            with open(fpath, 'rb') as fh:
-                lines = fh.read().splitlines(True)
+            lines = _read(self.name, fpath).splitlines(True)
             hits = []
             for idx, line in enumerate(lines):
                 parsed = self._parse_line(line)
@@ -289,7 +340,7 @@ class CourierUserdbStore(Store):
             # the same lock as Courier's userdb command; plan again under it
             plan, found, todo_homes, rebuild, detail = self._erase_plan(subject)
             for home in todo_homes:
-                erase_tree(home)
+                _erase_home(self, home, self.options['roots'])
             for fpath, lines, hits in plan:
                 if hits:
                     drop = set(hits)
@@ -350,8 +401,7 @@ class QmailAssignStore(Store):
 
     def _control_lines(self, name):
         try:
-            with open(self._path('control', name), 'rb') as fh:
-                return [_dec(line).strip() for line in fh.read().splitlines()]
+            return [_dec(line).strip() for line in _read(self.name, self._path('control', name)).splitlines()]
         except OSError:
             return []
 
@@ -394,8 +444,7 @@ class QmailAssignStore(Store):
         path = self._path('users', 'assign')
         if os.path.islink(path):
             raise StoreError('qmail_assign: users/assign is a symbolic link; refusing')
-        with open(path, 'rb') as fh:
-            lines = fh.read().splitlines(True)
+        lines = _read(self.name, path).splitlines(True)
         names, prefixes = self._locals(subject)
         folded = set(subject.fold_local(n) for n in names)
         hits = []
@@ -499,7 +548,7 @@ class QmailAssignStore(Store):
         if rebuild and not (os.path.isfile(newu) and os.access(newu, os.X_OK)):
             raise StoreError('qmail_assign: qmail-newu not found; refusing to edit users/assign')
         for home in todo_homes:
-            erase_tree(home)
+            _erase_home(self, home, self.options['roots'])
         if hits:
             drop = set(hits)
             _rewrite(path, [line for idx, line in enumerate(lines) if idx not in drop])

@@ -38,10 +38,13 @@ removal; the bundle writer, from module_utils/bundle.py).
 from __future__ import annotations
 
 import base64
+import collections
+import errno
 import os
 import pwd
-import shutil
+import stat
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 # the bundle writer lives in module_utils/bundle.py; the stores import it from here too
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import BundleWriter
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
@@ -57,15 +60,28 @@ CHUNK = 1024 * 1024
 # helpers shared by the mailbox and account stores
 # --------------------------------------------------------------------------------------
 
-def real_roots(roots):
-    """(normalised root, real root) for every configured root that exists."""
+class ConfineError(StoreError):
+    """A path of the subject cannot be reached safely below the configured roots. The
+    message is the reason (no PII: never the path)."""
+
+
+def _missing(err):
+    return isinstance(err, FileNotFoundError) or getattr(err, 'errno', None) in (errno.ENOENT, errno.ENOTDIR)
+
+
+def existing_roots(roots):
+    """The normalised configured roots that exist as directories (opened as
+    :meth:`fsops.Dir.open` opens them: no symbolic link a user other than root controls)."""
     out = []
     for root in roots:
         if not root or not os.path.isabs(root):
             continue
         norm = os.path.normpath(root)
-        if os.path.isdir(norm):
-            out.append((norm, os.path.realpath(norm)))
+        try:
+            with fsops.Dir.open(norm):
+                out.append(norm)
+        except OSError:
+            continue
     return out
 
 
@@ -73,19 +89,155 @@ def _is_below(path, root):
     return path != root and path.startswith(root.rstrip('/') + '/')
 
 
-def confine(path, roots):
-    """Return None when ``path`` is strictly below a root with no symlink on the way,
-    else a reason (no PII: the path is never part of it)."""
+def root_of(path, roots):
+    """(normalised root, [components of ``path`` below it]) for the first configured root
+    that the normalised absolute ``path`` lies strictly below; None when it lies below none."""
+    for root in roots:
+        if not root or not os.path.isabs(root):
+            continue
+        norm_root = os.path.normpath(root)
+        if _is_below(path, norm_root):
+            return norm_root, [p for p in os.path.relpath(path, norm_root).split('/') if p]
+    return None
+
+
+def open_parent(path, roots):
+    """(open :class:`fsops.Dir` of the parent directory of ``path``, last component of
+    ``path``), reached from handles only: the configured root that holds ``path`` is opened
+    with :meth:`fsops.Dir.open` (a symbolic link on the way to the root is followed only when
+    root controls it), every directory below it with :meth:`fsops.Dir.sub` (``O_NOFOLLOW``).
+    None when a directory on the way does not exist. Raises :class:`ConfineError` when the
+    path is not absolute, lies outside the roots or passes through a symbolic link."""
     norm = os.path.normpath(path)
     if not os.path.isabs(norm):
-        return 'a path is not absolute'
-    for root, real_root in real_roots(roots):
-        if _is_below(norm, root):
-            rel = os.path.relpath(norm, root)
-            if os.path.realpath(norm) != os.path.join(real_root, rel):
-                return 'a path of the subject is or passes through a symbolic link'
+        raise ConfineError('a path is not absolute')
+    found = root_of(norm, roots)
+    if found is None:
+        raise ConfineError('a path of the subject lies outside the configured roots')
+    root, parts = found
+    try:
+        cur = fsops.Dir.open(root)
+    except OSError as err:
+        if _missing(err):
             return None
-    return 'a path of the subject lies outside the configured roots'
+        if err.errno == errno.ELOOP:
+            raise ConfineError('a configured root passes through a symbolic link that a user other '
+                               'than root can change')
+        raise
+    try:
+        for part in parts[:-1]:
+            try:
+                nxt = cur.sub(part)
+            except OSError as err:
+                if _missing(err):
+                    cur.close()
+                    return None
+                if err.errno == errno.ELOOP:
+                    raise ConfineError('a path of the subject is or passes through a symbolic link')
+                raise
+            cur.close()
+            cur = nxt
+    except BaseException:
+        cur.close()
+        raise
+    return cur, parts[-1]
+
+
+class TreeRef(object):
+    """A directory tree of the subject below a configured root, held by the handle of its
+    parent directory (:func:`open_parent`): ``parent`` (:class:`fsops.Dir`), ``name`` (the
+    tree's last component), ``tomb_name`` (its tombstone's), and the lstat of both at opening
+    (``tree``, ``tomb``; None when missing). Nothing is ever looked up by path again: the
+    tree is opened with :meth:`open_tree` (``O_NOFOLLOW``, checked against ``tree``), renamed
+    and removed through ``parent``. A context manager; :meth:`open` returns None when a
+    directory above the tree does not exist."""
+
+    __slots__ = ('parent', 'name', 'tomb_name', 'tree', 'tomb')
+
+    def __init__(self, parent, name):
+        self.parent = parent
+        self.name = name
+        self.tomb_name = TOMBSTONE_PREFIX + name
+        self.tree = parent.lstat(name)
+        self.tomb = parent.lstat(self.tomb_name)
+
+    @classmethod
+    def open(cls, path, roots):
+        """The TreeRef of ``path`` (None when its parent does not exist). Raises
+        :class:`ConfineError` when ``path`` lies outside the roots or passes through a
+        symbolic link, and when the tree or its tombstone is a symbolic link or not a
+        directory."""
+        got = open_parent(path, roots)
+        if got is None:
+            return None
+        ref = cls(*got)
+        try:
+            for st in (ref.tree, ref.tomb):
+                if st is None:
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    raise ConfineError('a path of the subject is or passes through a symbolic link')
+                if not stat.S_ISDIR(st.st_mode):
+                    raise ConfineError('a path of the subject is not a directory')
+        except BaseException:
+            ref.close()
+            raise
+        return ref
+
+    def exists(self):
+        return self.tree is not None or self.tomb is not None
+
+    def _sub(self, name, expect):
+        if expect is None:
+            return None
+        try:
+            handle = self.parent.sub(name)
+        except OSError as err:
+            if _missing(err):
+                return None
+            if err.errno == errno.ELOOP:
+                raise ConfineError('a path of the subject is or passes through a symbolic link')
+            raise
+        st = handle.stat()
+        if (st.st_dev, st.st_ino) != (expect.st_dev, expect.st_ino):
+            handle.close()
+            raise ConfineError('a directory of the subject was replaced while it was read')
+        return handle
+
+    def open_tree(self):
+        """:class:`fsops.Dir` of the tree (None when it did not exist at opening)."""
+        return self._sub(self.name, self.tree)
+
+    def open_tomb(self):
+        """:class:`fsops.Dir` of the tombstone (None when there was none at opening)."""
+        return self._sub(self.tomb_name, self.tomb)
+
+    def erase(self):
+        """:func:`erase_tree` of this tree."""
+        erase_tree(self.parent, self.name)
+
+    def close(self):
+        self.parent.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def confine(path, roots):
+    """None when ``path`` lies strictly below a root with no symbolic link on the way
+    (checked from handles, :func:`open_parent`), else the reason (no PII). A check only: code
+    that then reads or removes the tree works from a :class:`TreeRef`."""
+    try:
+        ref = TreeRef.open(path, roots)
+    except ConfineError as err:
+        return str(err)
+    if ref is not None:
+        ref.close()
+    return None
 
 
 def tombstone_path(path):
@@ -93,21 +245,23 @@ def tombstone_path(path):
     return os.path.join(os.path.dirname(path), TOMBSTONE_PREFIX + os.path.basename(path))
 
 
-def erase_tree(path):
-    """Remove a directory tree so that a kill at any point leaves either the whole tree,
-    or a tombstone that the next run removes (``tombstone_path``). Never follows links."""
-    tomb = tombstone_path(path)
-    if os.path.lexists(path):
-        if os.path.islink(path) or not os.path.isdir(path):
+def erase_tree(parent, name):
+    """Remove the directory tree ``name`` of the open :class:`fsops.Dir` ``parent`` so that a
+    kill at any point leaves either the whole tree or a tombstone (``TOMBSTONE_PREFIX +
+    name``) that the next run removes: the tree is renamed to the tombstone through the
+    parent's handle, then removed with :meth:`fsops.Dir.rmtree` (from handles, never through a
+    link). Refuses (StoreError) when ``name`` is there but is not a directory."""
+    tomb = TOMBSTONE_PREFIX + name
+    st = parent.lstat(name)
+    if st is not None:
+        if not stat.S_ISDIR(st.st_mode):
             raise StoreError('refusing to remove something that is not a directory')
-        if os.path.lexists(tomb):
-            shutil.rmtree(tomb)
-        os.rename(path, tomb)
-    if os.path.lexists(tomb):
-        if os.path.islink(tomb):
-            os.unlink(tomb)
-        else:
-            shutil.rmtree(tomb)
+        parent.rmtree(tomb)     # an older tombstone: the tree was restored meanwhile
+        parent.rename(name, tomb)
+        parent.fsync()
+    if parent.lstat(tomb) is not None:
+        parent.rmtree(tomb)
+        parent.fsync()
 
 
 def bytes_to_json(value):
@@ -193,6 +347,18 @@ def _expand(template, user, local, domain):
     return ''.join(out)
 
 
+def _foreign(st, owner, links):
+    """True when a message file (its lstat or fstat ``st``) is not taken as the subject's
+    message: its owner is neither the tree's owner (``owner``) nor root, or it has hard links
+    that are not all among the names ``links`` counted in the subject's trees (a hard link to
+    a file elsewhere, e.g. a root-only file: copying it would export that file). Hard links
+    inside the subject's trees (Dovecot copies messages between folders and into the
+    lazy-expunge tree as hard links) keep the message the subject's."""
+    if st.st_uid not in (owner, 0):
+        return True
+    return st.st_nlink > 1 and links.get((st.st_dev, st.st_ino), 0) < st.st_nlink
+
+
 def _message_flags(name):
     if ':2,' in name:
         return name.rsplit(':2,', 1)[1]
@@ -231,7 +397,7 @@ class MaildirStore(Store):
     # ---------------------------------------------------------------- discovery
 
     def available(self):
-        if not real_roots(self.options['roots']):
+        if not existing_roots(self.options['roots']):
             return False, 'none of the configured Maildir roots exists'
         return True, ''
 
@@ -381,21 +547,26 @@ class MaildirStore(Store):
                 if norm in seen:
                     continue
                 seen.add(norm)
-                tomb = tombstone_path(norm)
-                if not os.path.lexists(norm) and not os.path.lexists(tomb):
+                if root_of(norm, self.options['roots']) is None:
+                    # only whether it exists: a path outside the roots is never read
+                    if os.path.lexists(norm) or os.path.lexists(tombstone_path(norm)):
+                        raise StoreError('maildir: a path of the subject lies outside the configured '
+                                         'roots; refusing')
                     continue
-                for check in (norm, tomb):
-                    if os.path.lexists(check):
-                        reason = confine(check, self.options['roots'])
-                        if reason:
-                            raise StoreError('maildir: %s; refusing' % reason)
-                if os.path.lexists(norm):
-                    if not os.path.isdir(norm):
-                        raise StoreError('maildir: a path of the subject is not a directory; refusing')
-                    if role == 'main' and not (os.path.isdir(os.path.join(norm, 'cur'))
-                                               or os.path.isdir(os.path.join(norm, 'new'))):
-                        raise StoreError('maildir: a path of the subject is not a Maildir '
-                                         '(no cur/ or new/); refusing')
+                ref = self._ref(norm)
+                if ref is None:
+                    continue
+                with ref:
+                    if not ref.exists():
+                        continue
+                    if ref.tree is not None and role == 'main':
+                        handle = self._open(ref.open_tree)
+                        if handle is not None:
+                            with handle:
+                                subs = [handle.lstat(sub) for sub in ('cur', 'new')]
+                            if not any(st is not None and stat.S_ISDIR(st.st_mode) for st in subs):
+                                raise StoreError('maildir: a path of the subject is not a Maildir '
+                                                 '(no cur/ or new/); refusing')
                 trees.append((norm, role))
         # a tree inside another one is covered by the outer tree
         paths = [p for p, _role in trees]
@@ -441,13 +612,25 @@ class MaildirStore(Store):
         return len(dirs) + len(names)
 
     def _skip_note(self, skipped, detail):
-        """Result keys that report skipped ``~`` templates (no PII)."""
-        if not skipped:
-            return {}
-        detail['skipped_home_templates'] = skipped
-        return {'reason': "kind 'domain': %d home-directory (~) path template(s) skipped: system "
-                          "user names carry no domain and the request names no logins of the "
-                          "customer; give them in logins to include their Maildirs" % skipped}
+        """Result keys that report skipped ``~`` templates and skipped message files (no
+        PII)."""
+        reasons = []
+        if skipped:
+            detail['skipped_home_templates'] = skipped
+            reasons.append("kind 'domain': %d home-directory (~) path template(s) skipped: system "
+                           "user names carry no domain and the request names no logins of the "
+                           "customer; give them in logins to include their Maildirs" % skipped)
+        files = detail.get('skipped_owner_or_links', 0)
+        if files:
+            reasons.append('%d files skipped: owner or links (message files owned by another user, or '
+                           'hard links to files outside the subject\'s trees, are neither counted nor '
+                           'exported; erasing the tree removes these names, not the files they link '
+                           'to)' % files)
+        changed = detail.get('skipped_changed', 0)
+        if changed:
+            reasons.append('%d files skipped: replaced while they were exported (a symbolic link, a FIFO '
+                           'or another file); export again' % changed)
+        return {'reason': '; '.join(reasons)} if reasons else {}
 
     def _category(self, folder, role):
         if role == 'extra':
@@ -462,63 +645,128 @@ class MaildirStore(Store):
             return 'lazy_expunge'
         return 'folders'
 
-    def _walk(self, root, role):
-        """Yield (folder, category, state, path, name) for every message file."""
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames.sort()
-            base = os.path.basename(dirpath)
-            if base not in ('cur', 'new', 'tmp'):
+    def _ref(self, path):
+        """The :class:`TreeRef` of a tree (None when its parent does not exist)."""
+        try:
+            return TreeRef.open(path, self.options['roots'])
+        except ConfineError as err:
+            raise StoreError('maildir: %s; refusing' % err)
+
+    @staticmethod
+    def _open(opener):
+        """``ref.open_tree`` or ``ref.open_tomb``, refusals as StoreError."""
+        try:
+            return opener()
+        except ConfineError as err:
+            raise StoreError('maildir: %s; refusing' % err)
+
+    def _walk(self, tree, role):
+        """Yield (folder, category, state, dir, name, lstat) for every message file below
+        the open tree: a regular file (by its lstat; names starting with a dot are skipped)
+        in a ``cur/``, ``new/`` or ``tmp/`` directory. Directories are opened relative to their
+        parent's handle without following links (:func:`fsops.walk`); ``dir`` is the open
+        :class:`fsops.Dir` that holds the file, valid until the next item."""
+        for relparts, handle, entries in fsops.walk(tree):
+            if not relparts or relparts[-1] not in ('cur', 'new', 'tmp'):
                 continue
-            folder = os.path.relpath(os.path.dirname(dirpath), root)
-            folder = '' if folder == '.' else folder
+            folder = '/'.join(relparts[:-1])
             category = self._category(folder, role)
-            for fname in sorted(filenames):
-                if fname.startswith('.'):
+            for name, st in entries:
+                if name.startswith('.') or not stat.S_ISREG(st.st_mode):
                     continue
-                path = os.path.join(dirpath, fname)
-                if os.path.islink(path) or not os.path.isfile(path):
-                    continue
-                yield folder, category, base, path, fname
+                yield folder, category, relparts[-1], handle, name, st
 
     def _count(self, trees):
-        found = 0
+        """(found, detail, links) over the trees and their tombstones. ``links`` counts the
+        names of every message-file inode seen (for :func:`_foreign`); files that are not the
+        subject's by :func:`_foreign` are counted in ``detail['skipped_owner_or_links']``, not
+        in ``found``."""
         detail = {}
+        records = []
+        links = collections.Counter()
+
+        def add(key, count=1):
+            detail[key] = detail.get(key, 0) + count
+
         for path, role in trees:
-            for where in (path, tombstone_path(path)):
-                if not os.path.isdir(where) or os.path.islink(where):
-                    continue
-                detail['trees'] = detail.get('trees', 0) + 1
-                if where != path:
-                    detail['pending_erase'] = detail.get('pending_erase', 0) + 1
-                for _folder, category, state, _p, _n in self._walk(where, role):
-                    if state == 'tmp':
-                        detail['tmp'] = detail.get('tmp', 0) + 1
+            ref = self._ref(path)
+            if ref is None:
+                continue
+            with ref:
+                for opener, pending in ((ref.open_tree, False), (ref.open_tomb, True)):
+                    handle = self._open(opener)
+                    if handle is None:
                         continue
-                    found += 1
-                    detail[category] = detail.get(category, 0) + 1
-        return found, detail
+                    with handle:
+                        add('trees')
+                        if pending:
+                            add('pending_erase')
+                        owner = handle.stat().st_uid
+                        for _folder, category, state, _dir, _name, st in self._walk(handle, role):
+                            links[(st.st_dev, st.st_ino)] += 1
+                            records.append((category, state, st, owner))
+        found = 0
+        for category, state, st, owner in records:
+            if state == 'tmp':
+                add('tmp')
+            elif _foreign(st, owner, links):
+                add('skipped_owner_or_links')
+            else:
+                found += 1
+                add(category)
+        return found, detail, links
 
     # ---------------------------------------------------------------- operations
 
     def locate(self, subject):
         trees, skipped = self._plan(subject)
-        found, detail = self._count(trees)
+        found, detail, _links = self._count(trees)
         note = self._skip_note(skipped, detail)
         return self.result(found=found, detail=detail, **note)
 
     def export(self, subject, bundle_dir):
         trees, skipped = self._plan(subject)
+        # the names of every inode in the subject's trees, for the hard-link test
+        _found, _detail, links = self._count(trees)
         writer = BundleWriter(self, bundle_dir)
         found = 0
         detail = {}
         for tree_no, (path, role) in enumerate(trees, 1):
-            if not os.path.isdir(path):
+            ref = self._ref(path)
+            if ref is None:
                 continue
-            tree_dir = 'mailbox-%d' % tree_no
-            folders = {}
-            order = []
-            for folder, category, state, src, fname in self._walk(path, role):
-                if state == 'tmp':
+            with ref:
+                tree = self._open(ref.open_tree)
+                if tree is None:
+                    continue
+                with tree:
+                    found += self._export_tree(writer, tree, role, 'mailbox-%d' % tree_no, links, detail)
+        note = self._skip_note(skipped, detail)
+        return self.result(found=found, detail=detail, files=writer.files, **note)
+
+    def _export_tree(self, writer, tree, role, tree_dir, links, detail):
+        """Copy the messages of the open tree into the bundle: each one opened relative to
+        its directory's handle (O_NOFOLLOW, O_NONBLOCK, a regular file, the inode the listing
+        showed) and copied from that handle; the owner and link count are checked on the
+        handle (:func:`_foreign`). Writes the tree's index.json; returns the messages copied."""
+        owner = tree.stat().st_uid
+        folders = {}
+        order = []
+        found = 0
+        for folder, category, state, handle, fname, est in self._walk(tree, role):
+            if state == 'tmp':
+                continue
+            try:
+                fd, st = handle.open_file(fname, expect=est)
+            except FileNotFoundError:
+                continue    # expunged while exporting
+            except fsops.FsError:
+                # replaced by a link, a FIFO or another file between the listing and the open
+                detail['skipped_changed'] = detail.get('skipped_changed', 0) + 1
+                continue
+            try:
+                if _foreign(st, owner, links):
+                    detail['skipped_owner_or_links'] = detail.get('skipped_owner_or_links', 0) + 1
                     continue
                 if folder not in folders:
                     folders[folder] = {'dir': 'folder-%d' % (len(order) + 1), 'name': folder or 'INBOX',
@@ -526,30 +774,31 @@ class MaildirStore(Store):
                     order.append(folder)
                 info = folders[folder]
                 eml = '%06d.eml' % (len(info['messages']) + 1)
-                try:
-                    st = os.lstat(src)
-                    writer.copy_file(src, [tree_dir, info['dir'], eml], 'eml', 1)
-                except FileNotFoundError:
-                    continue    # expunged while exporting
-                info['messages'].append({'file': eml, 'state': state, 'flags': _message_flags(fname),
-                                         'mtime': int(st.st_mtime), 'size': st.st_size})
-                found += 1
-                detail[category] = detail.get(category, 0) + 1
-            writer.write_json([tree_dir, 'index.json'], {
-                'store': self.name,
-                'role': role,
-                'folders': [folders[f] for f in order],
-            }, kind='index', count=sum(len(folders[f]['messages']) for f in order))
-        note = self._skip_note(skipped, detail)
-        return self.result(found=found, detail=detail, files=writer.files, **note)
+                entry = writer.copy_fd(fd, [tree_dir, info['dir'], eml], 'eml', 1)
+            finally:
+                os.close(fd)
+            info['messages'].append({'file': eml, 'state': state, 'flags': _message_flags(fname),
+                                     'mtime': int(st.st_mtime), 'size': entry['size']})
+            found += 1
+            detail[category] = detail.get(category, 0) + 1
+        writer.write_json([tree_dir, 'index.json'], {
+            'store': self.name,
+            'role': role,
+            'folders': [folders[f] for f in order],
+        }, kind='index', count=sum(len(folders[f]['messages']) for f in order))
+        return found
 
     def erase(self, subject, check_mode):
         trees, skipped = self._plan(subject)   # every refusal happens here, before anything changes
-        found, detail = self._count(trees)
+        found, detail, _links = self._count(trees)
         note = self._skip_note(skipped, detail)
         if check_mode:
             return self.result(found=found, detail=detail, erased=found, **note)
         for path, _role in trees:
-            erase_tree(path)
-        after, _detail = self._count(trees)
+            ref = self._ref(path)
+            if ref is None:
+                continue
+            with ref:
+                ref.erase()
+        after, _detail, _links = self._count(trees)
         return self.result(found=found, detail=detail, erased=found - after, **note)

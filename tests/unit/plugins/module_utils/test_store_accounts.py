@@ -496,6 +496,109 @@ def test_root_slash_is_refused(cls):
         cls({'roots': ['/']}, FakeRunner())
 
 
+# --------------------------------------------------------------------------------- root-run file handling
+
+def run_bounded(func, fifo=None, seconds=20):
+    """Run ``func`` in a thread; fail when it is still running after ``seconds`` (a blocked
+    open of the FIFO ``fifo`` is released first, so that the test run goes on)."""
+    import threading
+    out = {}
+
+    def run():
+        try:
+            out['value'] = func()
+        except Exception as exc:  # pylint: disable=broad-except
+            out['error'] = exc
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    blocked = worker.is_alive()
+    if blocked and fifo:
+        os.close(os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(seconds)
+    assert not blocked, 'blocked on a FIFO'
+    return out
+
+
+def test_userdb_home_swapped_for_a_link_after_the_check_removes_nothing_else(courier, monkeypatch):
+    # between the last check (the plan made again under the userdb lock) and the removal,
+    # ann's home becomes a link to bob's
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_accounts
+    vmail = courier / 'vmail'
+    original = store_accounts._check_homes
+    calls = []
+
+    def check_homes(*args, **kwargs):
+        res = original(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            os.rename(str(vmail / 'ann'), str(vmail / 'ann.real'))
+            os.symlink(str(vmail / 'bob'), str(vmail / 'ann'))
+        return res
+    monkeypatch.setattr(store_accounts, '_check_homes', check_homes)
+    bob_before = snapshot(vmail / 'bob')
+    try:
+        userdb_store(courier, makeuserdb_runner()).erase(Subject.from_params(**ANN), check_mode=False)
+        refused = None
+    except StoreError as exc:
+        refused = str(exc)
+    assert os.path.isdir(str(vmail / 'bob')) and snapshot(vmail / 'bob') == bob_before, \
+        'another account\'s home was removed'
+    assert refused and 'symbolic link' in refused and 'example' not in refused
+
+
+def test_qmail_home_parent_swapped_for_a_link_after_the_check_removes_nothing_else(qmail, monkeypatch, tmp_path):
+    # vdom/carol: the domain directory (owned by the domain's user) becomes a link to a
+    # directory that holds another 'carol'
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_accounts
+    other = tmp_path / 'other'
+    home(other / 'carol')
+    homes = qmail / 'home'
+    original = store_accounts._check_homes
+
+    def check_homes(*args, **kwargs):
+        res = original(*args, **kwargs)
+        if not os.path.islink(str(homes / 'vdom')):
+            os.rename(str(homes / 'vdom'), str(homes / 'vdom.real'))
+            os.symlink(str(other), str(homes / 'vdom'))
+        return res
+    monkeypatch.setattr(store_accounts, '_check_homes', check_homes)
+    before = snapshot(other)
+    try:
+        qmail_store(qmail, newu_runner()).erase(Subject.from_params(addresses=['carol@example.com']),
+                                                check_mode=False)
+        refused = None
+    except StoreError as exc:
+        refused = str(exc)
+    assert snapshot(other) == before, 'a directory outside the roots was removed'
+    assert refused and 'symbolic link' in refused
+
+
+def test_userdb_directory_with_a_fifo_or_a_link_is_refused_without_blocking(courier):
+    etc = courier / 'etc' / 'courier'
+    data = (etc / 'userdb').read_bytes()
+    os.unlink(str(etc / 'userdb'))
+    write(etc / 'userdb' / 'a', data, 0o600)
+    os.mkfifo(str(etc / 'userdb' / 'b'))
+    st = userdb_store(courier, makeuserdb_runner())
+    out = run_bounded(lambda: st.locate(Subject.from_params(**ANN)), fifo=etc / 'userdb' / 'b')
+    assert isinstance(out.get('error'), StoreError), out
+    assert 'not a regular file' in str(out['error'])
+    os.unlink(str(etc / 'userdb' / 'b'))
+    os.symlink(str(courier / 'secret'), str(etc / 'userdb' / 'b'))
+    with pytest.raises(StoreError):
+        st.locate(Subject.from_params(**ANN))
+
+
+def test_qmail_assign_fifo_does_not_block(qmail):
+    assign = qmail / 'qmail' / 'users' / 'assign'
+    os.unlink(str(assign))
+    os.mkfifo(str(assign))
+    st = qmail_store(qmail, newu_runner())
+    out = run_bounded(lambda: st.locate(Subject.from_params(logins=['ann'])), fifo=assign)
+    assert isinstance(out.get('error'), StoreError) and 'not a regular file' in str(out['error'])
+
+
 # --------------------------------------------------------------------------------- plus separator (issue 12)
 
 def extended_userdb(courier):

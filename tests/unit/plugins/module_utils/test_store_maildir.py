@@ -414,6 +414,208 @@ def test_unsafe_options_are_refused(opts):
         MaildirStore(opts, FakeRunner())
 
 
+# ------------------------------------------------------------------ root-run file handling
+# The store runs as root over trees that a mail user owns. These tests play the user: they
+# swap a directory or a file between the store's listing and its use (through a hook that runs
+# after a message was exported, or after the count that precedes an erasure) and check that
+# root never reads or removes anything outside the subject's tree.
+
+CANARY = b'root:$6$CANARY-NEVER-EXPORT$:19000:0:99999:7:::\n'
+
+
+def secret_dir(tmp_path):
+    """A root-only directory with a 'shadow' file, as /etc holds /etc/shadow."""
+    secret = tmp_path / 'secret'
+    secret.mkdir(mode=0o700)
+    (secret / 'shadow').write_bytes(CANARY)
+    os.chmod(str(secret / 'shadow'), 0o600)
+    return secret
+
+
+def bundle_files(bundle):
+    out = {}
+    for dirpath, _dirs, files in os.walk(str(bundle)):
+        for name in files:
+            with open(os.path.join(dirpath, name), 'rb') as handle:
+                out[os.path.relpath(os.path.join(dirpath, name), str(bundle))] = handle.read()
+    return out
+
+
+FIRST_CUR = '1700000000.M1P1.host,S=20:2,S'
+
+
+def hook_after_message(monkeypatch, fname, action):
+    """Run ``action`` once, right after the export copied the message ``fname``: its
+    directory is listed, the messages named after it are not opened yet."""
+    original = store_maildir._message_flags
+    done = []
+
+    def message_flags(name):
+        if name == fname and not done:
+            done.append(1)
+            action()
+        return original(name)
+    monkeypatch.setattr(store_maildir, '_message_flags', message_flags)
+    return done
+
+
+def ann_cur(tree):
+    return tree / 'vmail' / 'example.org' / 'ann' / 'Maildir' / 'cur'
+
+
+def test_export_never_follows_cur_swapped_for_a_symlink_during_the_export(tree, tmp_path, monkeypatch):
+    # the user names a message after the file it wants (shadow), then swaps cur for a link to
+    # the directory that holds it once the store has listed cur
+    secret = secret_dir(tmp_path)
+    cur = ann_cur(tree)
+    msg(str(cur / 'shadow'), b'Subject: bait\n\nmine\n')
+
+    def swap():
+        os.rename(str(cur), str(cur) + '.real')
+        os.symlink(str(secret), str(cur))
+    done = hook_after_message(monkeypatch, FIRST_CUR, swap)
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = store(tree).export(Subject.from_params(**ANN), str(bundle))
+    assert done
+    files = bundle_files(bundle)
+    assert not any(CANARY in data for data in files.values())
+    assert (secret / 'shadow').read_bytes() == CANARY
+    for entry in res['files']:
+        assert hashlib.sha256(files[entry['path']]).hexdigest() == entry['sha256']
+    # the message that was listed is exported from the directory the store opened
+    assert b'Subject: bait\n\nmine\n' in files.values()
+
+
+def test_export_skips_a_hard_link_to_a_file_outside_the_trees(tree, tmp_path):
+    secret = secret_dir(tmp_path)
+    os.link(str(secret / 'shadow'), str(ann_cur(tree) / '1700000009.M9P1.host:2,S'))
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    st = store(tree)
+    res = st.export(Subject.from_params(**ANN), str(bundle))
+    assert not any(CANARY in data for data in bundle_files(bundle).values())
+    assert res['found'] == 6 and res['detail']['skipped_owner_or_links'] == 1
+    assert 'files skipped: owner or links' in res['reason']
+    located = st.locate(Subject.from_params(**ANN))
+    assert located['found'] == 6 and located['detail']['skipped_owner_or_links'] == 1
+    assert 'example' not in res['reason'] and 'ann' not in res['reason']
+
+
+def test_export_skips_a_message_file_of_another_owner(tree, tmp_path):
+    path = ann_cur(tree) / '1700000010.M10P1.host:2,S'
+    msg(str(path), b'Subject: planted\n\nnot the subject\'s\n')
+    os.chown(str(path), 12345, 12345)
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = store(tree).export(Subject.from_params(**ANN), str(bundle))
+    assert res['found'] == 6 and res['detail']['skipped_owner_or_links'] == 1
+    assert not any(b'planted' in data for data in bundle_files(bundle).values())
+    # the tree's owner's own files are the subject's: give the tree and its files to the user
+    for dirpath, dirs, files in os.walk(str(tree / 'vmail' / 'example.org' / 'ann')):
+        for name in dirs + files:
+            os.chown(os.path.join(dirpath, name), 12345, 12345)
+    os.chown(str(tree / 'vmail' / 'example.org' / 'ann' / 'Maildir'), 12345, 12345)
+    assert store(tree).locate(Subject.from_params(**ANN))['found'] == 7
+
+
+def test_hard_links_inside_the_subjects_trees_stay_the_subjects(tree, tmp_path):
+    # Dovecot copies between folders and into the lazy-expunge tree with hard links
+    md = tree / 'vmail' / 'example.org' / 'ann' / 'Maildir'
+    src = md / 'cur' / '1700000000.M1P1.host,S=20:2,S'
+    os.link(str(src), str(md / '.Trash' / 'cur' / '1700000000.M1P1.host,S=20:2,ST'))
+    os.link(str(src), str(tree / 'vmail' / 'example.org' / 'ann' / 'expunged' / '.INBOX' / 'new' / '1700000000.M1P1'))
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    res = store(tree).export(Subject.from_params(**ANN), str(bundle))
+    assert res['found'] == 8 and 'skipped_owner_or_links' not in res['detail'] and res['reason'] == ''
+    # a third link outside the subject's trees makes all three names foreign
+    os.link(str(src), str(tmp_path / 'elsewhere-link'))
+    res = store(tree).locate(Subject.from_params(**ANN))
+    assert res['found'] == 5 and res['detail']['skipped_owner_or_links'] == 3
+
+
+def test_a_fifo_swapped_in_during_the_export_does_not_block(tree, tmp_path, monkeypatch):
+    import threading
+    cur = ann_cur(tree)
+    victim = cur / 'shadow'
+    msg(str(victim), b'Subject: soon a fifo\n\nx\n')
+
+    def swap():
+        os.unlink(str(victim))
+        os.mkfifo(str(victim))
+    hook_after_message(monkeypatch, FIRST_CUR, swap)
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    out = {}
+
+    def run():
+        out['res'] = store(tree).export(Subject.from_params(**ANN), str(bundle))
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(20)
+    blocked = worker.is_alive()
+    if blocked:     # release the old code's blocked open() so that the test run can go on
+        fd = os.open(str(victim), os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        worker.join(20)
+    assert not blocked, 'the export blocked on a FIFO'
+    res = out['res']
+    assert res['found'] == 6 and res['detail']['skipped_changed'] == 1 and 'replaced' in res['reason']
+
+
+def test_erase_never_removes_outside_the_tree_when_a_directory_is_swapped_after_the_check(tree, monkeypatch):
+    # after the store checked ann's tree, ann's directory becomes a link to bob's
+    users = tree / 'vmail' / 'example.org'
+    original = MaildirStore._count
+    calls = []
+
+    def count(self, trees):
+        res = original(self, trees)
+        if not calls:
+            os.rename(str(users / 'ann'), str(users / 'ann.real'))
+            os.symlink(str(users / 'bob'), str(users / 'ann'))
+        calls.append(1)
+        return res
+    monkeypatch.setattr(MaildirStore, '_count', count)
+    bob_before = snapshot(str(users / 'bob'))
+    try:
+        store(tree).erase(Subject.from_params(**ANN), check_mode=False)
+        refused = None
+    except StoreError as exc:
+        refused = str(exc)
+    assert snapshot(str(users / 'bob')) == bob_before, 'another user\'s Maildir was removed'
+    assert refused and 'symbolic link' in refused and 'example' not in refused
+
+
+def test_a_symlinked_tombstone_is_refused_and_its_target_kept(tree, tmp_path):
+    secret = secret_dir(tmp_path)
+    ann = tree / 'vmail' / 'example.org' / 'ann'
+    os.symlink(str(secret), str(ann / '.mailprivacy-erasing.Maildir'))
+    with pytest.raises(StoreError) as exc:
+        store(tree).erase(Subject.from_params(**ANN), check_mode=False)
+    assert 'symbolic link' in str(exc.value)
+    assert (secret / 'shadow').read_bytes() == CANARY and os.path.isdir(str(ann / 'Maildir'))
+
+
+def test_a_root_through_a_link_another_user_controls_is_refused(tree, tmp_path):
+    # /var/vmail -> somewhere, where the link belongs to a user: the user picks the tree
+    link_dir = tmp_path / 'links'
+    link_dir.mkdir()
+    os.symlink(str(tree / 'vmail'), str(link_dir / 'vmail'))
+    os.chown(str(link_dir / 'vmail'), 65534, 65534, follow_symlinks=False)
+    st = store(tree, paths=[str(link_dir / 'vmail' / '%d' / '%n' / 'Maildir')], extra_paths=[],
+               roots=[str(link_dir / 'vmail')])
+    assert st.available()[0] is False
+    with pytest.raises(StoreError) as exc:
+        st.locate(Subject.from_params(**ANN))
+    assert 'symbolic link' in str(exc.value)
+    # a link that root owns in a directory only root can change is followed
+    os.chown(str(link_dir / 'vmail'), 0, 0, follow_symlinks=False)
+    os.chmod(str(link_dir), 0o755)
+    assert st.locate(Subject.from_params(**ANN))['found'] == 5
+
+
 # --------------------------------------------------------------------------------- plus separator (issue 12)
 
 @pytest.mark.parametrize('sep, count', [('+', 1), ('-', 1), ('', 0)])
