@@ -244,12 +244,12 @@ class Budget(object):
 
     def failure(self):
         """The message of the limit that was hit, or None."""
-        state = self._locked(lambda state: dict(state))
+        state = self._locked(dict)
         return self._message(state) if state['failure'] else None
 
     def written(self):
         """(logical bytes, bytes that take space) accounted so far."""
-        state = self._locked(lambda state: dict(state))
+        state = self._locked(dict)
         return state['logical'], state['physical']
 
     def matches(self, path):

@@ -57,7 +57,7 @@ options:
   max_bundle_size:
     description:
       - Cap on the size of the bundle on the host, the total of the files the stores write (their full
-        length: the holes of a sparse file count). A number of bytes or a size with a unit (V(500M), V(20G));
+        length, the holes of a sparse file included). A number of bytes or a size with a unit (V(500M), V(20G));
         V(0) for no cap.
       - An export that would exceed it fails with C(the export would exceed max_bundle_size), its partial bundle
         is removed and nothing is reported complete. Raise the cap (or set V(0)) and run the request again.

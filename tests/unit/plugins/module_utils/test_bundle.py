@@ -104,7 +104,7 @@ def test_cap_hit_mid_file_removes_the_file_and_fails_every_later_write(work, bud
     written = []
 
     def chunks():
-        for _ in range(8):
+        for _round in range(8):
             written.append(1)
             yield b'y' * MIB
     with pytest.raises(BundleLimitError) as err:
@@ -157,7 +157,7 @@ def test_free_space_running_out_mid_file(work, budget_of, monkeypatch):
     writer = LazyExtract(DemoStore(), str(work), 'var/log/mail.log.txt')
 
     with pytest.raises(BundleLimitError) as err:
-        for _ in range(4 * 1024):
+        for _round in range(4 * 1024):
             writer.write(b'l' * 1023 + b'\n')   # 4 MiB in lines
             state['free'] = GIB + 5 * MIB - (writer.file.size if writer.file else 0)
     writer.abort()
@@ -186,7 +186,7 @@ def test_free_space_is_checked_per_chunk_not_per_line(work, budget_of, monkeypat
     budget_of()
     out = LazyExtract(DemoStore(), str(work), 'x.txt')
     line = b'Nov 23 10:00:01 mx1 postfix/smtp[1]: to=<ann@example.com>, status=sent\n'
-    for _ in range(100000):
+    for _round in range(100000):
         out.write(line)
     out.close()
     assert out.size == 100000 * len(line) == os.path.getsize(str(work / 'demo' / 'x.txt'))
@@ -217,7 +217,7 @@ def test_one_budget_across_forked_workers(work, budget_of):
     and the other children."""
     budget = budget_of(max_size=3 * MIB, check_space=False)
     pids = []
-    for _ in range(2):
+    for _round in range(2):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - child
             code = 0
