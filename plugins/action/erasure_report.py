@@ -30,6 +30,7 @@ ARGUMENT_SPEC = dict(
     subject=dict(type='raw', no_log=True),
     domain=dict(type='raw', no_log=True),
     plus_separator=dict(type='str', default='+'),
+    local_part_case=dict(type='str', default='insensitive', choices=['insensitive', 'sensitive']),
     hosts=dict(type='list', elements='str', default=[]),
     result_prefix=dict(type='str', default='__gdpr_'),
     report_dir=dict(type='str', default='reports/erasure'),
@@ -50,7 +51,7 @@ class ActionModule(ActionBase):
         subject = None
         try:
             raw = subject_input(args['subject'], args['domain'])
-            subject = build_subject(raw, args['plus_separator'])
+            subject = build_subject(raw, args['plus_separator'], args['local_part_case'])
         except (RequestError, SubjectError):
             pass
         report = screen_report(build_report(request, args['hosts'], task_vars or {}, args['result_prefix']),

@@ -15,6 +15,7 @@ ARGUMENT_SPEC = dict(
     subject=dict(type='raw', no_log=True),
     domain=dict(type='raw', no_log=True),
     plus_separator=dict(type='str', default='+'),
+    local_part_case=dict(type='str', default='insensitive', choices=['insensitive', 'sensitive']),
     hmac_key=dict(type='raw', no_log=True),
     request_id=dict(type='str'),
     operator=dict(type='str'),

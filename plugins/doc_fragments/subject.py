@@ -15,9 +15,12 @@ options:
   addresses:
     description:
       - Email addresses of the subject, aliases included. The domain is compared case-insensitively and in
-        both its A-label (punycode) and U-label forms; the local part is compared exactly.
+        both its A-label (punycode) and U-label forms; the local part without ASCII letter case unless
+        O(local_part_case=sensitive).
       - An address matches only as a whole address (V(joann@example.com) and V(ann@example.com.evil) are not
-        V(ann@example.com)).
+        V(ann@example.com)), also percent-encoded in URLs (V(ann%40example.com)), with a quoted local part
+        (V("ann"@example.com)) and, on a qmail host whose C(control/virtualdomains) routes the domain, under
+        the delivery name qmail-send logs (C(<prefix>-ann@example.com)). See docs/erasure.md, "Matching rules".
     type: list
     elements: str
     default: []
@@ -29,7 +32,10 @@ options:
     elements: str
     default: []
   ips:
-    description: IP addresses of the subject (IPv4 or IPv6), matched as whole tokens.
+    description:
+      - IP addresses of the subject (IPv4 or IPv6), matched as whole tokens in every textual form of the same
+        address (IPv6 with or without leading zeros and C(::) compression, any letter case; an IPv4 address also
+        as IPv4-mapped IPv6 V(::ffff:192.0.2.4) or V(::ffff:c000:204), and the reverse).
     type: list
     elements: str
     default: []
@@ -52,6 +58,17 @@ options:
     type: str
     default: '+'
     choices: ['+', '-', '=', '']
+  local_part_case:
+    description:
+      - How the local parts of O(addresses) (and of logins that are addresses) are compared. V(insensitive)
+        (the default) treats V(ANN@example.com) and V(ann@example.com) as one mailbox, as mail systems deliver
+        them; only ASCII letters are folded. V(sensitive) compares them exactly, for a system whose mailboxes
+        differ by letter case. Bare login names are always compared exactly.
+      - The subject's HMAC does not depend on the option for an address given in lower case; with
+        V(insensitive) an address given in another case has the HMAC of its lower-case form.
+    type: str
+    default: insensitive
+    choices: ['insensitive', 'sensitive']
   stores:
     description:
       - Names of the stores to use (for example V(logs), V(journal)). Empty means every store of the

@@ -7,7 +7,10 @@ one entry in STORES; the modules never change."""
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_accounts import (
     CourierUserdbStore,
@@ -78,6 +81,7 @@ SUBJECT_ARGUMENT_SPEC = dict(
     ips=dict(type='list', elements='str', default=[], no_log=True),
     domain=dict(type='str', no_log=True),
     plus_separator=dict(type='str', default='+', choices=['+', '-', '=', '']),
+    local_part_case=dict(type='str', default='insensitive', choices=['insensitive', 'sensitive']),
     stores=dict(type='list', elements='str', default=[]),
     store_options=dict(type='dict', default={}),
     hmac_key=dict(type='str', required=True, no_log=True),
@@ -85,7 +89,63 @@ SUBJECT_ARGUMENT_SPEC = dict(
 )
 
 
-def prepare_request(params):
+QMAIL_CONTROL_DIR = '/var/qmail/control'
+MAX_CONTROL_FILE = 4 * 1024 * 1024
+
+
+def _read_control_file(control_dir, name):
+    """The lines of one qmail control file, or None when it does not exist. Refuses (StoreError,
+    no path or content in the message) a file that is not a regular file, is too big or cannot
+    be read. Opened once, non-blocking (a FIFO planted there cannot hang the request)."""
+    path = os.path.join(control_dir, name)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NONBLOCK', 0)
+                     | getattr(os, 'O_NOCTTY', 0))
+    except OSError as err:
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        raise StoreError('cannot read the qmail control file %s (%s)' % (name, errno.errorcode.get(err.errno, err.errno)))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError('the qmail control file %s is not a regular file' % name)
+        if info.st_size > MAX_CONTROL_FILE:
+            raise StoreError('the qmail control file %s is larger than %d bytes' % (name, MAX_CONTROL_FILE))
+        chunks = []
+        total = 0
+        while True:
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            total += len(data)
+            if total > MAX_CONTROL_FILE:
+                raise StoreError('the qmail control file %s is larger than %d bytes' % (name, MAX_CONTROL_FILE))
+            chunks.append(data)
+    except OSError as err:
+        raise StoreError('cannot read the qmail control file %s (%s)' % (name, errno.errorcode.get(err.errno, err.errno)))
+    finally:
+        os.close(fd)
+    return b''.join(chunks).decode('utf-8', 'replace').splitlines()
+
+
+def read_qmail_control(control_dir=None):
+    """{'virtualdomains': lines or None, 'locals': lines or None} of a qmail host (for the
+    virtual-domain delivery names qmail-send logs, ``<prefix>-<local>@<domain>``; see
+    Subject.from_params). Without ``control/virtualdomains`` nothing is read and nothing
+    changes. ``locals`` (or, without it, ``me``, qmail's default) lists the domains for which
+    virtualdomains does not apply. ``control_dir`` defaults to QMAIL_CONTROL_DIR (tests
+    point it elsewhere)."""
+    control_dir = control_dir or QMAIL_CONTROL_DIR
+    vdoms = _read_control_file(control_dir, 'virtualdomains')
+    if vdoms is None:
+        return {'virtualdomains': None, 'locals': None}
+    local_domains = _read_control_file(control_dir, 'locals')
+    if local_domains is None:
+        local_domains = _read_control_file(control_dir, 'me') or []
+    return {'virtualdomains': vdoms, 'locals': local_domains}
+
+
+def prepare_request(params, qmail_control_dir=None):
     """(subject, subject_hmac, store classes, context) from module parameters.
 
     Raises SubjectError (invalid identifier) or StoreError (unknown store, bad options,
@@ -93,9 +153,12 @@ def prepare_request(params):
     check_extended_accounts) before anything is touched; the messages hold no identifier.
     The one place where subject_find, subject_export and subject_erase (check mode too)
     validate a request."""
+    qmail = read_qmail_control(qmail_control_dir)
     subject = Subject.from_params(addresses=params.get('addresses') or [], logins=params.get('logins') or [],
                                   ips=params.get('ips') or [], domain=params.get('domain'),
-                                  plus_separator=params.get('plus_separator', '+'))
+                                  plus_separator=params.get('plus_separator', '+'),
+                                  local_part_case=params.get('local_part_case') or 'insensitive',
+                                  qmail_virtualdomains=qmail['virtualdomains'], qmail_locals=qmail['locals'])
     subject_hmac = subject.hmac(params.get('hmac_key') or '')
     request_id = params.get('request_id')
     if request_id is not None and not REQUEST_ID_RE.match(request_id):

@@ -102,7 +102,7 @@ options:
     elements: str
     default: []
   ips:
-    description: IP addresses of the subject, matched as whole tokens.
+    description: IP addresses of the subject, matched as whole tokens in every textual form of the same address.
     type: list
     elements: str
     default: []
@@ -114,6 +114,14 @@ options:
     type: str
     default: '+'
     choices: ['+', '-', '=', '']
+  local_part_case:
+    description:
+      - V(insensitive) (default) compares the local parts of O(addresses) without ASCII letter case
+        (V(ANN@example.com) is V(ann@example.com)); V(sensitive) compares them exactly. See
+        M(mailprivacy.gdpr.subject_find).
+    type: str
+    default: insensitive
+    choices: ['insensitive', 'sensitive']
   hmac_key:
     description: Secret key (at least 16 characters) for RV(subject_hmac); required with O(mode=subject).
     type: str

@@ -52,6 +52,11 @@ options:
     description: Recipient delimiter, as given to M(mailprivacy.gdpr.subject_request).
     type: str
     default: '+'
+  local_part_case:
+    description: Local-part letter case (V(insensitive) or V(sensitive)), as given to M(mailprivacy.gdpr.subject_request).
+    type: str
+    default: insensitive
+    choices: ['insensitive', 'sensitive']
   hosts:
     description: The hosts the request ran on.
     type: list

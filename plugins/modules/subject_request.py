@@ -57,6 +57,14 @@ options:
     description: Recipient delimiter, as in M(mailprivacy.gdpr.subject_find).
     type: str
     default: '+'
+  local_part_case:
+    description:
+      - Whether the local parts of addresses are compared without ASCII letter case (V(insensitive)) or
+        exactly (V(sensitive)), as in M(mailprivacy.gdpr.subject_find); the subject's HMAC is computed the way
+        the hosts compute it.
+    type: str
+    default: insensitive
+    choices: ['insensitive', 'sensitive']
   hmac_key:
     description: Secret key for the subject's HMAC; at least 16 characters. Keep it in a vault.
     type: raw

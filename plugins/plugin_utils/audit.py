@@ -188,9 +188,13 @@ class Screen(object):
         return obj
 
 
-def build_subject(ident, plus_separator='+'):
+def build_subject(ident, plus_separator='+', local_part_case='insensitive'):
+    """The Subject of a request on the controller, built as the modules build it on the hosts
+    (same identifiers, plus separator and local-part case; the hosts' qmail virtual-domain
+    prefixes are not known here: the Screen's substring test covers those names)."""
     return Subject.from_params(addresses=ident['addresses'], logins=ident['logins'], ips=ident['ips'],
-                               domain=ident['domain'], plus_separator=plus_separator)
+                               domain=ident['domain'], plus_separator=plus_separator,
+                               local_part_case=local_part_case)
 
 
 def check_stores(stores, store_options, context):
@@ -243,6 +247,7 @@ def prepare_request(params, task_vars=None, when=None):
         'check_mode': bool(params.get('check_mode')),
         'stores': [],
         'plus_separator': params.get('plus_separator', '+'),
+        'local_part_case': params.get('local_part_case') or 'insensitive',
     }
     problems = []
 
@@ -258,7 +263,7 @@ def prepare_request(params, task_vars=None, when=None):
     ident = None
     try:
         ident = subject_input(params.get('subject'), params.get('domain'))
-        subject = build_subject(ident, params.get('plus_separator', '+'))
+        subject = build_subject(ident, params.get('plus_separator', '+'), params.get('local_part_case') or 'insensitive')
     except (RequestError, SubjectError) as err:
         problems.append('invalid subject: %s' % err)
 

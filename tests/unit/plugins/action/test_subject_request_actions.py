@@ -177,3 +177,19 @@ def test_bundle_join_verifies_and_joins(tmp_path):
 def test_bundle_join_needs_a_complete_request(request_arg):
     result = run_action(bundle_join, {'request': request_arg, 'hosts': ['mx1']})
     assert result['failed'] is True
+
+
+def test_the_actions_take_local_part_case(tmp_path):
+    for module in (subject_request, request_audit):
+        spec = module.ARGUMENT_SPEC['local_part_case']
+        assert spec == dict(type='str', default='insensitive', choices=['insensitive', 'sensitive'])
+    mixed = dict(SUBJECT, addresses=['Ann.Lee@example.com'])
+    hmacs = []
+    for case in ('insensitive', 'sensitive'):
+        result = run_action(subject_request, {'subject': mixed, 'hmac_key': KEY, 'action': 'find', 'stores': ['logs'],
+                                              'audit_dir': str(tmp_path / 'a'), 'local_part_case': case})
+        assert not result.get('failed') and result['request']['local_part_case'] == case
+        hmacs.append(result['request']['subject_hmac'])
+    plain = run_action(subject_request, {'subject': SUBJECT, 'hmac_key': KEY, 'action': 'find', 'stores': ['logs'],
+                                         'audit_dir': str(tmp_path / 'a')})
+    assert hmacs[0] == plain['request']['subject_hmac'] != hmacs[1]

@@ -193,3 +193,41 @@ def test_failing_store_fails_the_module_without_leaking(monkeypatch, capsys):
     assert result['stores']['fake']['error'] == 'unexpected PermissionError (errno 13)'
     assert result['stores']['absent']['available'] is False
     assert 'ann@example.com' not in raw and '/home/' not in raw
+
+
+# ------------------------------------------------------------------------------ issue 12
+@pytest.mark.parametrize('field, value, words', [
+    ('addresses', '*', 'contains a wildcard character (asterisk or question mark)'),
+    ('addresses', '?', 'contains a wildcard character (asterisk or question mark)'),
+    ('logins', '*', 'contains a wildcard character (asterisk or question mark)'),
+    ('ips', '*', 'contains a wildcard character (asterisk or question mark)'),
+    ('ips', '%', 'is not an IPv4 or IPv6 address (a percent sign is not allowed)'),
+    ('ips', '%%', 'is not an IPv4 or IPv6 address (a percent sign is not allowed)'),
+    ('logins', '/', 'contains a path separator (slash or backslash)'),
+    ('logins', '..', 'contains two dots in a row'),
+    ('logins', '-', 'starts with a dash (would read as a command option)'),
+    ('addresses', '@@', 'must contain exactly one at sign'),
+])
+def test_identifier_errors_read_correctly_through_no_log_masking(capsys, field, value, words):
+    """Ansible's no_log replaces every occurrence of the refused value in the output, inside our
+    own message too: the message must name the character in words and still read correctly."""
+    result, raw = run(capsys, {field: [value], 'hmac_key': KEY, 'stores': ['logs']})
+    assert result['failed'] is True
+    assert result['msg'] == 'invalid subject: %s[0]: %s' % (field, words)
+    assert '********' not in result['msg'] and 'zone index' not in result['msg']
+
+
+def test_local_part_case_option_through_the_module(tmp_path, capsys):
+    os.makedirs(str(tmp_path / 'qmail'))
+    (tmp_path / 'mail.log').write_bytes(b'Nov 23 10:00:01 mx1 postfix/smtp[1]: to=<ANN@example.com>, status=sent\n'
+                                        b'Nov 23 10:00:02 mx1 postfix/smtp[1]: to=<ann@example.com>, status=sent\n'
+                                        b'Nov 23 10:00:03 mx1 imapd: LOGIN, user=x, ip=[::ffff:192.0.2.77], port=[1]\n')
+    base = dict(addresses=['ann@example.com'], ips=['192.0.2.77'], hmac_key=KEY, stores=['logs'],
+                store_options=store_opts(str(tmp_path)))
+    default, raw = run(capsys, base)
+    assert default['found'] == 3
+    exact, raw2 = run(capsys, dict(base, local_part_case='sensitive'))
+    assert exact['found'] == 2
+    assert default['subject_hmac'] == exact['subject_hmac']      # lower case given: one HMAC
+    for text in (raw, raw2):
+        assert 'ann@example.com' not in text.lower() and '192.0.2.77' not in text

@@ -365,3 +365,23 @@ def test_an_erasure_record_holds_the_independent_check_count_and_no_file_name():
     assert '/var/log/mail.log' not in json.dumps(rec)
     # a find or export record has no such count
     assert 'candidates' not in audit.build_record(request(), {'mx1': audit.host_entry([('find', find_result())])})['totals']
+
+
+# ------------------------------------------------------------------------------ issue 12: local_part_case
+def test_the_controller_builds_the_subject_with_the_local_part_case():
+    """The HMAC the controller records is the one the hosts compute: with the default an
+    address in another letter case is the same subject; 'sensitive' keeps the spelling."""
+    mixed = dict(SUBJECT, addresses=['Ann.Lee@example.com'])
+    request, problems = audit.prepare_request(params(subject=mixed))
+    assert problems == [] and request['local_part_case'] == 'insensitive'
+    assert request['subject_hmac'] == Subject.from_params(**SUBJECT).hmac(KEY)
+    request, problems = audit.prepare_request(params(subject=mixed, local_part_case='sensitive'))
+    assert problems == [] and request['local_part_case'] == 'sensitive'
+    assert request['subject_hmac'] == Subject.from_params(local_part_case='sensitive', **mixed).hmac(KEY)
+    assert request['subject_hmac'] != Subject.from_params(**SUBJECT).hmac(KEY)
+    _request, problems = audit.prepare_request(params(local_part_case='upper'))
+    assert problems == ['invalid subject: local_part_case: must be one of insensitive sensitive']
+    subject = audit.build_subject(audit.subject_input(mixed, None), '+', 'sensitive')
+    assert subject.case_sensitive_local is True
+    screen = audit.Screen(audit.build_subject(audit.subject_input(SUBJECT, None)), audit.subject_input(SUBJECT, None))
+    assert screen.hits('x ANN.LEE%40example.com y') and screen.hits('ip=[::ffff:c000:24d]')
