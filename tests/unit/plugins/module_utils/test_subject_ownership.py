@@ -17,13 +17,13 @@ def subject(sep='+', **kw):
     return Subject.from_params(plus_separator=sep, **kw)
 
 
-@pytest.mark.parametrize('sep', ['+', '-', '=', ''])
-def test_extended_names_are_never_owned(sep):
-    s = subject(sep, addresses=['ann@example.org'], logins=['ann', 'ann.l@example.net'])
-    for key in ('ann+work@example.org', 'ann-marie@example.org', 'ann=x@example.org', 'ann-@example.org',
-                'ann-marie', 'ann+work', 'ann.l-x@example.net', 'joann@example.org', 'ann@example.org.evil'):
-        assert not s.owns_login(key), key
-        assert not s.owns_address(key), key
+def test_extended_names_are_never_owned():
+    for sep in ('+', '-', '=', ''):
+        s = subject(sep, addresses=['ann@example.org'], logins=['ann', 'ann.l@example.net'])
+        for key in ('ann+work@example.org', 'ann-marie@example.org', 'ann=x@example.org', 'ann-@example.org',
+                    'ann-marie', 'ann+work', 'ann.l-x@example.net', 'joann@example.org', 'ann@example.org.evil'):
+            assert not s.owns_login(key), (sep, key)
+            assert not s.owns_address(key), (sep, key)
 
 
 def test_exact_keys_in_every_idna_form_and_case():

@@ -116,10 +116,15 @@ def test_logs_only_request_is_refused_too(host, capsys):
     assert snapshot(root) == before
 
 
-def test_without_separator_the_erasure_runs_and_keeps_the_other_account(host, capsys):
+def test_refused_then_run_without_separator_keeps_the_other_account(host, capsys):
+    """The remedy the error names: the same request with plus_separator '' runs, and the
+    other account keeps its entry, Maildir and log line."""
     root, sep = host
     other = OTHER[sep]
     before = snapshot(root)
+    result, raw = run(subject_erase, capsys, args_for(root, sep, confirm=True))
+    assert_refused(result, raw, sep)
+    assert snapshot(root) == before
     result, raw = run(subject_erase, capsys, args_for(root, '', confirm=True))
     assert not result.get('failed'), result.get('msg')
     stores = result['stores']
@@ -134,13 +139,6 @@ def test_without_separator_the_erasure_runs_and_keeps_the_other_account(host, ca
     if stores['logs'].get('error') is None:
         assert [l for l in texts['log/mail.log'] if other in l] == [l for l in before[1]['log/mail.log'] if other in l]
     assert 'zoequill' not in json.dumps(dict((k, v) for k, v in result.items() if k != 'invocation'))
-
-
-def test_a_subject_without_extended_accounts_is_not_refused(tmp_path, capsys):
-    root = tmp_path / 'host'
-    build_host(root)
-    result, _raw = run(subject_find, capsys, args_for(root, '-'))
-    assert not result.get('failed') and result['stores']['courier_userdb']['found'] == 1
 
 
 # ------------------------------------------------------------------------------ the check itself
@@ -172,6 +170,15 @@ class _NoAccounts(Store):
 
     def __init__(self, options=None, runner=None):
         raise AssertionError('a store without accounts is never opened for the check')
+
+
+def test_check_on_a_host_without_extended_accounts(tmp_path):
+    root = tmp_path / 'host'
+    build_host(root)
+    subject = Subject.from_params(plus_separator='-', **SUBJECT_A)
+    counts = store_registry.check_extended_accounts(subject, store_registry.get_stores(STORES), store_options(root), {})
+    assert counts['courier_userdb'] == counts['qmail_assign'] == counts['maildir'] == 0
+    assert 'logs' not in counts
 
 
 def test_check_asks_every_account_store_of_the_registry(monkeypatch):
