@@ -177,6 +177,18 @@ def compression_of(path):
     return None
 
 
+def compression_of_fd(fd, name=''):
+    """:func:`compression_of` for an open file: the magic bytes are read from the handle (pread at
+    offset 0, the file offset is left alone); ``name`` gives the suffix fallback for empty files."""
+    head = os.pread(fd, 6, 0)
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if not head:
+        return _SUFFIX.get(os.path.splitext(name)[1])
+    return None
+
+
 def open_maybe_compressed(path, mode='rb'):
     """Open a plain, gzip, bzip2 or xz file for reading (decompressed); the format comes
     from the magic bytes, not the name. Text modes ('rt', 'r') decode UTF-8 with

@@ -65,21 +65,21 @@ import re
 import signal
 import stat
 import struct
-import tempfile
 import threading
 import time
 import zlib
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil, fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
     LineMatcher,
+    TruncatedError,
     category_of,
     iter_file_chunks,
     iter_regions,
 )
 
 __all__ = ['RedactError', 'SubjectMatcher', 'DebugMatcher', 'DEBUG_PATTERNS', 'redact_file',
-           'mask_token', 'writers_of', 'cleanup_temp_files', 'GZIP_LEVEL']
+           'redact_logfile', 'mask_token', 'writers_of', 'cleanup_temp_files', 'GZIP_LEVEL']
 
 CHUNK = 4 * 1024 * 1024
 DIRECT_BLOCK = 4096             # O_DIRECT alignment of buffer address, offsets and lengths
@@ -92,7 +92,10 @@ CATCH_UP_SMALL = 256 * 1024
 STOP_TIMEOUT = 2.0
 TMP_PREFIX = '.mailprivacy-redact.'
 TMP_SUFFIX = '.tmp'
+KEPT_SUFFIX = '.kept'   # a complete redacted copy kept after a live file could not be written back
 MODES = ('remove', 'mask')
+SPACE_MARGIN = 16 * 1024 * 1024  # free space left over after the redacted copy (at least)
+COPY_BACK_TRIES = 3
 
 
 class RedactError(Exception):
@@ -223,48 +226,107 @@ class DebugMatcher(object):
 
 
 # ------------------------------------------------------------------------------ helpers
-def _tmp_prefix(path):
-    base = os.path.basename(path)
+def _tmp_prefix(name):
+    base = os.path.basename(name)
     return TMP_PREFIX + hashlib.sha256(os.fsencode(base)).hexdigest()[:16] + '.'
 
 
-def cleanup_temp_files(path):
+def _open_dir(directory):
+    """Dir.open of a log file's directory, refusals as RedactError."""
+    try:
+        return fsops.Dir.open(directory)
+    except FileNotFoundError:
+        raise RedactError('the file does not exist')
+    except fsops.FsError as err:
+        if err.errno == errno.ENOENT:
+            raise RedactError('the file does not exist')
+        if err.errno == errno.ELOOP:
+            raise RedactError('the path passes through a symbolic link that a user other than root can change; '
+                              'refusing it')
+        raise RedactError('a component of the path is not a directory')
+    except OSError as err:
+        raise RedactError('the directory cannot be opened (errno %s)' % err.errno)
+
+
+def _open_file(directory, name, flags, expect):
+    """(fd, fstat) of the regular file ``name`` (Dir.open_file: O_NOFOLLOW|O_NONBLOCK, checked
+    on the handle), refusals as RedactError."""
+    try:
+        return directory.open_file(name, flags, expect=expect)
+    except fsops.FsError as err:
+        if err.errno == errno.ELOOP:
+            raise RedactError('refusing a symbolic link')
+        if err.errno == errno.ESTALE:
+            raise RedactError('the file was replaced since it was found; run again')
+        raise RedactError('refusing a file that is not a regular file')
+    except FileNotFoundError:
+        raise RedactError('the file does not exist')
+    except OSError as err:
+        if err.errno in (errno.EISDIR, errno.ENXIO):
+            raise RedactError('refusing a file that is not a regular file')
+        raise RedactError('the file cannot be opened (errno %d)' % err.errno)
+
+
+def cleanup_temp_files(path, directory=None):
     """Remove stale temporary files that an interrupted redaction of ``path`` left in its
-    directory (regular files named by this engine only). Returns how many were removed."""
-    directory = os.path.dirname(os.path.abspath(path))
+    directory (regular files named by this engine only), from the handle ``directory`` (default:
+    the directory of ``path``, opened with Dir.open). Returns how many were removed."""
     prefix = _tmp_prefix(path)
+    own = directory is None
+    if own:
+        try:
+            directory = fsops.Dir.open(os.path.dirname(os.path.abspath(path)))
+        except OSError:
+            return 0
     removed = 0
     try:
-        names = os.listdir(directory)
-    except OSError:
-        return 0
-    for name in names:
-        if not (name.startswith(prefix) and name.endswith(TMP_SUFFIX)):
-            continue
-        full = os.path.join(directory, name)
-        try:
-            if stat.S_ISREG(os.lstat(full).st_mode):
-                os.unlink(full)
+        for name, st in directory.entries():
+            if not (name.startswith(prefix) and name.endswith(TMP_SUFFIX)) or not stat.S_ISREG(st.st_mode):
+                continue
+            try:
+                directory.unlink(name)
                 removed += 1
-        except OSError:
-            pass
+            except OSError:
+                pass
+    except OSError:
+        pass
+    finally:
+        if own:
+            directory.close()
     return removed
 
 
-def _new_temp(path, st):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=_tmp_prefix(path), suffix=TMP_SUFFIX)
+def _space_needed(st):
+    """Bytes the temporary copy of a file may take: its allocated size (a sparse file's copy
+    keeps the holes), never more than its length."""
+    return min(st.st_size, st.st_blocks * 512) if st.st_blocks else st.st_size
+
+
+def _check_space(fd, needed):
+    """Refuse (RedactError, nothing written) unless the file system of ``fd`` has ``needed``
+    bytes plus a margin free for users other than root (what the services that log can still
+    write)."""
+    margin = max(SPACE_MARGIN, needed // 50)
     try:
-        try:
-            os.fchown(fd, st.st_uid, st.st_gid)
-        except PermissionError:
-            pass
-        os.fchmod(fd, stat.S_IMODE(st.st_mode))
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp)
-        raise
-    return fd, tmp
+        free = fsops.free_bytes(fd, reserved=False)
+    except OSError:
+        return
+    if free < needed + margin:
+        raise RedactError('not enough free space for the redacted copy (%d MiB needed with the margin, %d MiB '
+                          'free); free some space and run again' % ((needed + margin) >> 20, free >> 20))
+
+
+def _has_holes(fd, size):
+    """True when the file has a hole before its end (SEEK_HOLE; False where unsupported)."""
+    seek_hole = getattr(os, 'SEEK_HOLE', None)
+    if seek_hole is None or size == 0:
+        return False
+    try:
+        return os.lseek(fd, 0, seek_hole) < size
+    except OSError:
+        return False
+    finally:
+        os.lseek(fd, 0, os.SEEK_SET)
 
 
 def _write_all(fd, data):
@@ -307,8 +369,9 @@ def _redact_regions(regions, matcher, mode, emit):
     return matched
 
 
-def _regions(path, compression, matcher):
-    return iter_regions(iter_file_chunks(path, CHUNK, compression, reuse=True), matcher)
+def _regions(fd, compression, matcher):
+    """Regions of the file read from the handle ``fd`` (from offset 0)."""
+    return iter_regions(iter_file_chunks(fd, CHUNK, compression, reuse=True), matcher)
 
 
 def _pread_chunks(fd, start, limit):
@@ -321,17 +384,21 @@ def _pread_chunks(fd, start, limit):
         yield data
 
 
-def _first_hit(path, compression, matcher):
+def _first_hit(fd, compression, matcher):
     """Scan until the first matching line: True when there is one."""
-    for _buf, _start, _end, hits in _regions(path, compression, matcher):
-        if hits:
-            return True
+    regions = _regions(fd, compression, matcher)
+    try:
+        for _buf, _start, _end, hits in regions:
+            if hits:
+                return True
+    finally:
+        regions.close()
     return False
 
 
-def _count(path, compression, matcher):
+def _count(fd, compression, matcher):
     total = 0
-    for _buf, _start, _end, hits in _regions(path, compression, matcher):
+    for _buf, _start, _end, hits in _regions(fd, compression, matcher):
         total += len(hits)
     return total
 
@@ -498,24 +565,12 @@ def _lock(fd):
     fcntl.flock(fd, fcntl.LOCK_EX)
 
 
-def _check_regular(path):
+def _compression(fd, name):
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise RedactError('the file does not exist')
-    if stat.S_ISLNK(st.st_mode):
-        raise RedactError('refusing a symbolic link')
-    if not stat.S_ISREG(st.st_mode):
-        raise RedactError('refusing a file that is not a regular file')
-    return st
-
-
-def _compression(path):
-    try:
-        kind = fileutil.compression_of(path)
+        kind = fileutil.compression_of_fd(fd, name)
     except OSError:
         raise RedactError('the file cannot be read')
-    suffix = os.path.splitext(path)[1]
+    suffix = os.path.splitext(name)[1]
     if suffix in ('.gz', '.bz2', '.xz', '.zst', '.lz4', '.Z', '.lz', '.zip') and kind != suffix[1:]:
         raise RedactError('the file name says compressed but its format is not gzip, bzip2 or xz')
     return kind
@@ -579,10 +634,14 @@ def _all_stopped(pid, proc='/proc'):
 
 
 class _Watchdog(object):
-    """A forked helper that resumes paused writers if this process dies, finishing an
-    interrupted copy-back first (see the module docstring)."""
+    """A forked helper that resumes paused writers if this process dies, and first puts the
+    live file in a whole state (see the module docstring). Messages, one a line: ``S<pid>`` a
+    writer was paused; ``R<hex>`` space is being reserved (on death: give the file its old length
+    and times back); ``C<hex>`` the copy-back began (on death: finish it from the complete
+    temporary copy, then remove that copy through the directory handle); ``D`` done (on
+    death: only resume the writers)."""
 
-    def __init__(self, fd, tmp_fd, tmp_path):
+    def __init__(self, fd, tmp_fd, dir_fd, tmp_name):
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - child
@@ -590,7 +649,7 @@ class _Watchdog(object):
             try:
                 os.close(wfd)
                 os.setsid()
-                self._child(rfd, fd, tmp_fd, tmp_path)
+                self._child(rfd, fd, tmp_fd, dir_fd, tmp_name)
             except BaseException:  # pylint: disable=broad-except
                 code = 1
             finally:
@@ -600,7 +659,7 @@ class _Watchdog(object):
         self.wfd = wfd
 
     @staticmethod
-    def _child(rfd, fd, tmp_fd, tmp_path):  # pragma: no cover - child
+    def _child(rfd, fd, tmp_fd, dir_fd, tmp_name):  # pragma: no cover - child
         data = b''
         while True:
             try:
@@ -611,23 +670,27 @@ class _Watchdog(object):
                 break
             data += more
         pids = set()
-        copy = None
+        action = None
         done = False
         for msg in data.split(b'\n'):
             if msg.startswith(b'S'):
                 pids.add(int(msg[1:]))
-            elif msg.startswith(b'C'):
-                length, atime, mtime = struct.unpack('!QQQ', bytes.fromhex(msg[1:].decode('ascii')))
-                copy = (length, atime, mtime)
+            elif msg[:1] in (b'R', b'C'):
+                action = (msg[:1], struct.unpack('!QQQ', bytes.fromhex(msg[1:].decode('ascii'))))
             elif msg == b'D':
                 done = True
         try:
-            if copy is not None and not done:
-                _copy_back(tmp_fd, fd, copy[0], copy[1], copy[2])
-                try:
-                    os.unlink(tmp_path)
-                except OSError:
-                    pass
+            if action is not None and not done:
+                kind, (length, atime, mtime) = action
+                if kind == b'C':
+                    _copy_back_retrying(tmp_fd, fd, length, (atime, mtime))
+                    mine = os.fstat(tmp_fd)
+                    cur = os.stat(tmp_name, dir_fd=dir_fd, follow_symlinks=False)
+                    if (cur.st_dev, cur.st_ino) == (mine.st_dev, mine.st_ino):
+                        os.unlink(tmp_name, dir_fd=dir_fd)
+                else:
+                    os.ftruncate(fd, length)
+                    os.utime(fd, ns=(atime, mtime))
         finally:
             for pid in pids:
                 try:
@@ -637,6 +700,9 @@ class _Watchdog(object):
 
     def send(self, msg):
         _write_all(self.wfd, msg + b'\n')
+
+    def state(self, kind, length, atime_ns, mtime_ns):
+        self.send(kind + struct.pack('!QQQ', length, atime_ns, mtime_ns).hex().encode('ascii'))
 
     def finish(self):
         try:
@@ -660,19 +726,55 @@ def _copy_back(tmp_fd, fd, length, atime_ns, mtime_ns, sync=True):
     os.utime(fd, ns=(atime_ns, mtime_ns))
 
 
-# ------------------------------------------------------------------------------ rewriting
-def _replace_by_rename(path, fd, st, compression, matcher, mode):
-    """Redacted copy in a temporary file, renamed over ``path``. Returns matched lines."""
-    tmp_fd, tmp = _new_temp(path, st)
+def _copy_back_retrying(tmp_fd, fd, length, times, tries=COPY_BACK_TRIES):
+    """:func:`_copy_back` (no fsync), tried again from the start after a write error (the
+    temporary copy is complete, so every try writes the whole result); the last error is raised."""
+    for attempt in range(tries):
+        try:
+            _copy_back(tmp_fd, fd, length, times[0], times[1], sync=False)
+            return
+        except OSError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.005 * (attempt + 1))
+
+
+def _exact_acl(src_fd, dst_fd, st):
+    """A new file inherits its directory's default ACL: drop an access ACL the original does
+    not have (its mode alone then applies, as on the original)."""
+    name = 'system.posix_acl_access'
     try:
+        if name in os.listxattr(dst_fd) and name not in os.listxattr(src_fd):
+            os.removexattr(dst_fd, name)
+            os.fchmod(dst_fd, stat.S_IMODE(st.st_mode))
+    except (OSError, AttributeError):
+        pass
+
+
+# ------------------------------------------------------------------------------ rewriting
+def _replace_by_rename(directory, name, fd, st, compression, matcher, mode):
+    """Redacted copy in a temporary file of ``directory`` (the handle the file was opened
+    from), renamed over ``name``. Returns matched lines."""
+    _check_space(directory.fd, _space_needed(st))
+    sparse = compression is None and _has_holes(fd, st.st_size)
+    tmp_fd, tmp = directory.create_temp(_tmp_prefix(name), TMP_SUFFIX, 0o600)
+    try:
+        # owner, group, mode and extended attributes (POSIX ACLs, labels) before any data
+        fsops.copy_metadata(st, tmp_fd, fd, times=False)
+        _exact_acl(fd, tmp_fd, st)
         if compression:
             out = _Compressor(tmp_fd, compression)
-            matched = _redact_regions(_regions(path, compression, matcher), matcher, mode, out.write)
+            matched = _redact_regions(_regions(fd, compression, matcher), matcher, mode, out.write)
+            out.close()
+        elif sparse:
+            # a file with holes keeps them: whole blocks of NUL bytes are left unwritten
+            out = fsops.SparseWriter(tmp_fd)
+            matched = _redact_regions(_regions(fd, compression, matcher), matcher, mode, out.write)
             out.close()
         else:
             out = _PlainWriter(tmp_fd)
             try:
-                matched = _redact_regions(_regions(path, compression, matcher), matcher, mode, out.write)
+                matched = _redact_regions(_regions(fd, compression, matcher), matcher, mode, out.write)
                 out.close()
             finally:
                 out.release()  # no write in flight once tmp_fd is closed below
@@ -681,22 +783,23 @@ def _replace_by_rename(path, fd, st, compression, matcher, mode):
         now = os.fstat(fd)
         if now.st_size != st.st_size or now.st_mtime_ns != st.st_mtime_ns:
             raise RedactError('the file changed during redaction; run again')
-        cur = os.lstat(path)
-        if (cur.st_dev, cur.st_ino) != (st.st_dev, st.st_ino):
+        if now.st_nlink != 1:
+            raise RedactError('refusing a file with more than one hard link')
+        cur = directory.lstat(name)
+        if cur is None or (cur.st_dev, cur.st_ino) != (st.st_dev, st.st_ino):
             raise RedactError('the file was replaced during redaction; run again')
-        os.rename(tmp, path)
+        mine = os.fstat(tmp_fd)
+        cur = directory.lstat(tmp)
+        if cur is None or (cur.st_dev, cur.st_ino) != (mine.st_dev, mine.st_ino):
+            raise RedactError('the temporary file was replaced during redaction; run again')
+        directory.rename(tmp, name)
         tmp = None
-        directory = os.path.dirname(os.path.abspath(path))
-        dfd = os.open(directory, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        directory.fsync()
     finally:
         os.close(tmp_fd)
         if tmp is not None:
             try:
-                os.unlink(tmp)
+                directory.unlink(tmp, missing_ok=True)
             except OSError:
                 pass
     return matched
@@ -719,11 +822,57 @@ def _carry(fd, out_fd, matcher, mode, start, limit, final):
     return pos, matched
 
 
-def _redact_in_place(path, fd, st, matcher, mode, pause_writers=True):
-    """Rewrite a live plain file under its inode (see the module docstring)."""
-    tmp_fd, tmp = _new_temp(path, st)
+def _make_room(fd, final, length, watchdog):
+    """Before the first byte of the copy-back: reserve the blocks it needs beyond what the file
+    has (its growth when masking made it longer, its holes), so that writing it back cannot stop
+    half-way for lack of space. On failure (RedactError) the file has its old length and times:
+    unchanged."""
+    grow = length - final.st_size
+    holes = _has_holes(fd, min(final.st_size, length))
+    if grow <= 0 and not holes:
+        return
+    times = (final.st_atime_ns, final.st_mtime_ns)
+    if watchdog is not None:
+        watchdog.state(b'R', final.st_size, times[0], times[1])
+    try:
+        if holes:
+            reserved = fsops.reserve(fd, 0, length)
+        else:
+            reserved = fsops.reserve(fd, final.st_size, grow)
+    except OSError as err:
+        if os.fstat(fd).st_size != final.st_size:
+            os.ftruncate(fd, final.st_size)
+        os.utime(fd, ns=times)
+        if err.errno == errno.ENOSPC:
+            raise RedactError('not enough free space to write the redacted file back (masking makes it longer); '
+                              'the file is unchanged: free some space and run again')
+        raise RedactError('space for the redacted file could not be reserved (errno %s); the file is unchanged'
+                          % err.errno)
+    if not reserved and grow > 0:
+        # this file system cannot reserve: at least the growth must be free
+        _check_space(fd, grow)
+
+
+def _keep_copy(directory, tmp):
+    """Keep the complete redacted copy after a failed copy-back (never removed by a later run)."""
+    kept = tmp[:-len(TMP_SUFFIX)] + KEPT_SUFFIX
+    try:
+        directory.rename(tmp, kept)
+        directory.fsync()
+    except OSError:
+        pass
+
+
+def _redact_in_place(directory, name, fd, st, matcher, mode, pause_writers=True):
+    """Rewrite a live plain file under its inode (see the module docstring). The temporary copy
+    stays root's (0600): it is never renamed into place."""
+    _check_space(directory.fd, _space_needed(st))
+    tmp_fd, tmp = directory.create_temp(_tmp_prefix(name), TMP_SUFFIX, 0o600)
     watchdog = None
     stopped = set()
+    copying = False  # the copy-back began and has not completed
+    length = 0
+    times = (st.st_atime_ns, st.st_mtime_ns)
     try:
         pos = 0
         matched = 0
@@ -740,7 +889,7 @@ def _redact_in_place(path, fd, st, matcher, mode, pause_writers=True):
         # rsyslog, drops lines while rsyslog is paused)
         os.fsync(tmp_fd)
         if pause_writers:
-            watchdog = _Watchdog(fd, tmp_fd, tmp)
+            watchdog = _Watchdog(fd, tmp_fd, directory.fd, tmp)
             for _attempt in range(5):
                 new = writers_of(st, exclude=(watchdog.pid,)) - stopped
                 if not new:
@@ -768,9 +917,27 @@ def _redact_in_place(path, fd, st, matcher, mode, pause_writers=True):
         matched += got
         os.fsync(tmp_fd)
         length = os.fstat(tmp_fd).st_size
+        times = (final.st_atime_ns, final.st_mtime_ns)
+        _make_room(fd, final, length, watchdog)
         if watchdog is not None:
-            watchdog.send(b'C' + struct.pack('!QQQ', length, final.st_atime_ns, final.st_mtime_ns).hex().encode('ascii'))
-        _copy_back(tmp_fd, fd, length, final.st_atime_ns, final.st_mtime_ns, sync=False)
+            watchdog.state(b'C', length, times[0], times[1])
+        copying = True
+        _copy_back_retrying(tmp_fd, fd, length, times)
+        copying = False
+    except BaseException as err:
+        if copying and not isinstance(err, OSError):
+            # interrupted mid-copy (an exception such as KeyboardInterrupt): the temporary copy
+            # is complete, so finish the copy-back before anything else; never leave the file cut
+            try:
+                _copy_back_retrying(tmp_fd, fd, length, times)
+                copying = False
+            except BaseException:  # pylint: disable=broad-except
+                pass
+        if copying:
+            raise RedactError('writing the redacted file back failed (%s, errno %s): the live file may be incomplete; '
+                              'a complete redacted copy is kept beside it as a hidden .mailprivacy-redact.*.kept file '
+                              'to restore by hand' % (type(err).__name__, getattr(err, 'errno', None)))
+        raise
     finally:
         try:
             if watchdog is not None:
@@ -782,10 +949,13 @@ def _redact_in_place(path, fd, st, matcher, mode, pause_writers=True):
                 except OSError:
                     pass
             os.close(tmp_fd)
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            if copying:
+                _keep_copy(directory, tmp)
+            else:
+                try:
+                    directory.unlink(tmp, missing_ok=True)
+                except OSError:
+                    pass
     os.fsync(fd)  # after the writers resumed: durable, without lengthening their pause
     return matched
 
@@ -798,63 +968,102 @@ def is_live(path, category=None):
     return category == 'multilog' and os.path.basename(path) == 'current'
 
 
-def redact_file(path, matcher, mode='remove', check_mode=False, live=None, pause_writers=True):
+def _refuse_links(st):
+    if st.st_nlink > 1:
+        raise RedactError('refusing a file with more than one hard link (rewriting it would change or split '
+                          'the other names)')
+
+
+def redact_file(path, matcher, mode='remove', check_mode=False, live=None, pause_writers=True,
+                directory=None, expect=None):
     """Remove (``mode='remove'``) or mask (``'mask'``) the matching lines of one log file.
+
+    ``directory``: the open :class:`fsops.Dir` of the file's directory (the caller checked it;
+    :func:`redact_logfile` passes the one :class:`LogFile` found); default: the directory of
+    ``path`` opened with :meth:`fsops.Dir.open` (no symbolic link a user other than root
+    controls on the way). The file is opened once from that handle (O_NOFOLLOW|O_NONBLOCK,
+    a regular file, the identity ``expect`` when given: a stat result or anything with
+    ``st_dev`` and ``st_ino``); everything is read from that handle and written relative to
+    the directory handle.
 
     ``live``: None = decide from the name and from ``/proc`` (a plain file some process holds
     open for writing is live); True/False force it. Returns ``{'lines_matched',
     'lines_changed', 'changed'}``. Raises :class:`RedactError` for refused files (symbolic
-    links, non-regular files, unknown or damaged compression, changes during the run); the
-    file is then untouched."""
+    links, non-regular files, files with several hard links, unknown or damaged compression,
+    not enough free space, changes during the run); the file is then untouched."""
     if mode not in MODES:
         raise RedactError('mode must be remove or mask')
     if mode == 'mask' and matcher.mask(b'') is None:
         raise RedactError('this matcher can only remove lines')
-    st = _check_regular(path)
-    compression = _compression(path)
     if hasattr(matcher, 'reset'):
         matcher.reset()
-    flags = os.O_RDONLY if check_mode else os.O_RDWR
-    flags |= getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOCTTY', 0)
+    name = os.path.basename(path)
+    own_dir = directory is None
+    if own_dir:
+        directory = _open_dir(os.path.dirname(os.path.abspath(path)) or '/')
     try:
-        fd = os.open(path, flags)
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            raise RedactError('refusing a symbolic link')
-        raise RedactError('the file cannot be opened (errno %d)' % err.errno)
-    try:
-        fst = os.fstat(fd)
-        if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(fst.st_mode):
-            raise RedactError('the file was replaced while opening it')
+        fd, st = _open_file(directory, name, os.O_RDONLY if check_mode else os.O_RDWR, expect)
         try:
-            if check_mode:
-                matched = _count(path, compression, matcher)
-                return {'lines_matched': matched, 'lines_changed': matched, 'changed': matched > 0}
-            _lock(fd)
-            if not check_mode:
-                cleanup_temp_files(path)
-            st = os.fstat(fd)
-            if hasattr(matcher, 'reset'):
-                matcher.reset()
-            if not _first_hit(path, compression, matcher):
-                return {'lines_matched': 0, 'lines_changed': 0, 'changed': False}
-            if hasattr(matcher, 'reset'):
-                matcher.reset()
-            if live is None:
-                live = compression is None and (is_live(path) or bool(writers_of(st)))
-            if live:
-                if compression:
-                    raise RedactError('a compressed file that is open for writing cannot be redacted')
-                matched = _redact_in_place(path, fd, st, matcher, mode, pause_writers)
-            else:
-                matched = _replace_by_rename(path, fd, st, compression, matcher, mode)
-        except (EOFError, zlib.error, lzma.LZMAError, OSError, ValueError) as err:
-            if isinstance(err, RedactError):
-                raise
-            if isinstance(err, (EOFError, zlib.error, lzma.LZMAError)) or 'compressed' in str(err).lower() \
-                    or 'invalid data stream' in str(err).lower():
-                raise RedactError('the compressed data is damaged or truncated')
-            raise RedactError('redaction failed (%s, errno %s)' % (type(err).__name__, getattr(err, 'errno', None)))
+            return _redact_open(path, directory, name, fd, st, matcher, mode, check_mode, live, pause_writers)
+        finally:
+            os.close(fd)
     finally:
-        os.close(fd)
+        if own_dir:
+            directory.close()
+
+
+def redact_logfile(logfile, matcher, mode='remove', check_mode=False, live=None, pause_writers=True):
+    """:func:`redact_file` of a :class:`store_logs.LogFile`: its directory is opened again and
+    must be the one the file was found in, the file must be the one found."""
+    try:
+        directory = logfile.open_dir()
+    except fsops.FsError as err:
+        if err.errno == errno.ESTALE:
+            raise RedactError('the directory was replaced since the file was found; run again')
+        if err.errno == errno.ELOOP:
+            raise RedactError('the path passes through a symbolic link that a user other than root can change; '
+                              'refusing it')
+        raise RedactError('the file does not exist' if err.errno == errno.ENOENT else
+                          'a component of the path is not a directory')
+    except OSError as err:
+        raise RedactError('the directory cannot be opened (errno %s)' % err.errno)
+    with directory:
+        return redact_file(logfile.path, matcher, mode, check_mode, live, pause_writers, directory=directory,
+                           expect=logfile.expect())
+
+
+def _redact_open(path, directory, name, fd, st, matcher, mode, check_mode, live, pause_writers):
+    _refuse_links(st)
+    compression = _compression(fd, name)
+    try:
+        if check_mode:
+            matched = _count(fd, compression, matcher)
+            return {'lines_matched': matched, 'lines_changed': matched, 'changed': matched > 0}
+        _lock(fd)
+        cleanup_temp_files(name, directory)
+        st = os.fstat(fd)
+        _refuse_links(st)
+        if hasattr(matcher, 'reset'):
+            matcher.reset()
+        if not _first_hit(fd, compression, matcher):
+            return {'lines_matched': 0, 'lines_changed': 0, 'changed': False}
+        if hasattr(matcher, 'reset'):
+            matcher.reset()
+        if live is None:
+            live = compression is None and (is_live(path) or bool(writers_of(st)))
+        if live:
+            if compression:
+                raise RedactError('a compressed file that is open for writing cannot be redacted')
+            matched = _redact_in_place(directory, name, fd, st, matcher, mode, pause_writers)
+        else:
+            matched = _replace_by_rename(directory, name, fd, st, compression, matcher, mode)
+    except (EOFError, zlib.error, lzma.LZMAError, OSError, ValueError) as err:
+        if isinstance(err, RedactError):
+            raise
+        if isinstance(err, TruncatedError):
+            raise RedactError('the file was truncated while it was read; run again')
+        if isinstance(err, (EOFError, zlib.error, lzma.LZMAError)) or 'compressed' in str(err).lower() \
+                or 'invalid data stream' in str(err).lower():
+            raise RedactError('the compressed data is damaged or truncated')
+        raise RedactError('redaction failed (%s, errno %s)' % (type(err).__name__, getattr(err, 'errno', None)))
     return {'lines_matched': matched, 'lines_changed': matched, 'changed': matched > 0}

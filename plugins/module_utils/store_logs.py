@@ -24,12 +24,12 @@ A redactor rewrites a source by writing ``buf[start:end]`` without (or with mask
 from __future__ import annotations
 
 import bz2
+import errno
 import fnmatch
 import glob
 import hashlib
 import json
 import lzma
-import mmap
 import os
 import re
 import stat
@@ -42,7 +42,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported on targets
     import Queue as queue  # type: ignore
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil, fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import LazyExtract
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_retention import journal_erase_step
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_rewrite import (
@@ -250,46 +250,77 @@ def _stream_chunks(handle, make_decomp, chunk_size):
             yield out
 
 
-def _plain_chunks(handle, chunk_size, reuse=False):
-    """Chunks of a plain file. With ``reuse`` one bytearray is filled again for every chunk
-    (no allocation, no page faults): a chunk is only valid until the next one is asked for."""
+class TruncatedError(OSError):
+    """A plain file got shorter while it was read (its owner truncated it, or logrotate's
+    copytruncate did): what was read is only part of it. Carries no path."""
+
+    def __init__(self):
+        super(TruncatedError, self).__init__(errno.EIO, 'a file was truncated while it was read')
+
+
+def _plain_chunks(handle, chunk_size, reuse=False, expect=0):
+    """Chunks of a plain file, read with plain reads (never a memory map: a file its owner
+    truncates under a map kills the process with SIGBUS). With ``reuse`` one bytearray is filled
+    again for every chunk (no allocation, no page faults): a chunk is only valid until the next
+    one is asked for. At the end :class:`TruncatedError` when fewer than ``expect`` bytes (the
+    size when the file was opened) could be read, or the file is now shorter than what was read."""
+    total = 0
     if not reuse:
         read = handle.read
         while True:
             data = read(chunk_size)
             if not data:
                 break
+            total += len(data)
             yield data
-        return
-    buf = bytearray(chunk_size)
-    readinto = handle.readinto
-    while True:
-        got = readinto(buf)
-        if not got:
-            break
-        if got == chunk_size:
-            yield buf
-        else:
-            yield bytes(buf[:got])
+    else:
+        buf = bytearray(chunk_size)
+        readinto = handle.readinto
+        while True:
+            got = readinto(buf)
+            if not got:
+                break
+            total += got
+            if got == chunk_size:
+                yield buf
+            else:
+                yield bytes(buf[:got])
+    if total < expect or os.fstat(handle.fileno()).st_size < total:
+        raise TruncatedError()
 
 
-def iter_file_chunks(path, chunk_size=CHUNK, compression=None, reuse=False):
+def iter_file_chunks(source, chunk_size=CHUNK, compression=None, reuse=False):
     """The decompressed bytes of a regular file in chunks of about ``chunk_size``.
-    ``compression``: 'gz', 'bz2', 'xz', None (plain) or 'auto' (magic bytes).
-    ``reuse`` (plain files): chunks share one buffer, each valid until the next."""
-    if compression == 'auto':
-        compression = fileutil.compression_of(path)
-    flags = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOCTTY', 0)
-    fd = os.open(path, flags)
-    with os.fdopen(fd, 'rb', buffering=0) as handle:
-        if compression == 'gz':
-            yield from _gzip_chunks(handle, chunk_size)
-        elif compression == 'bz2':
-            yield from _stream_chunks(handle, bz2.BZ2Decompressor, chunk_size)
-        elif compression == 'xz':
-            yield from _stream_chunks(handle, lzma.LZMADecompressor, chunk_size)
-        else:
-            yield from _plain_chunks(handle, chunk_size, reuse)
+
+    ``source``: an open file descriptor (an int: read from offset 0 through that handle, the
+    one the caller checked; it is left open) or a path (opened with :func:`fsops.open_path`: no
+    symbolic link a user controls on the way, a regular file only, a FIFO never blocks).
+    ``compression``: 'gz', 'bz2', 'xz', None (plain) or 'auto' (magic bytes, read from the same
+    handle). ``reuse`` (plain files): chunks share one buffer, each valid until the next."""
+    if isinstance(source, int):
+        fd = source
+        owned = False
+        name = ''
+    else:
+        fd, _st = fsops.open_path(os.path.abspath(source))
+        owned = True
+        name = os.path.basename(source)
+    try:
+        if compression == 'auto':
+            compression = fileutil.compression_of_fd(fd, name)
+        os.lseek(fd, 0, os.SEEK_SET)
+        with os.fdopen(fd, 'rb', buffering=0, closefd=False) as handle:
+            if compression == 'gz':
+                yield from _gzip_chunks(handle, chunk_size)
+            elif compression == 'bz2':
+                yield from _stream_chunks(handle, bz2.BZ2Decompressor, chunk_size)
+            elif compression == 'xz':
+                yield from _stream_chunks(handle, lzma.LZMADecompressor, chunk_size)
+            else:
+                yield from _plain_chunks(handle, chunk_size, reuse, os.fstat(fd).st_size)
+    finally:
+        if owned:
+            os.close(fd)
 
 
 def iter_stream_chunks(handle, chunk_size=CHUNK):
@@ -393,31 +424,6 @@ def iter_regions(chunks, matcher=None):
         yield carry, 0, len(carry), matcher.hits(carry) if matcher else None
 
 
-def iter_mmap_regions(path, matcher=None, window=8 * 1024 * 1024):
-    """Regions (see :func:`iter_regions`) of a plain file read through a read-only memory
-    map, in windows of about ``window`` bytes cut at newlines: no copy into user buffers.
-    Only for files that no writer truncates (rotated files, multilog archives): a file
-    truncated under a mapping kills the process with SIGBUS. None when the file is empty."""
-    flags = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
-    fd = os.open(path, flags)
-    try:
-        size = os.fstat(fd).st_size
-        if size == 0:
-            return
-        mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
-    finally:
-        os.close(fd)
-    try:
-        start = 0
-        while start < size:
-            end = mapped.find(b'\n', min(size, start + window) - 1)
-            end = size if end == -1 else end + 1
-            yield mapped, start, end, matcher.hits(mapped, start, end) if matcher else None
-            start = end
-    finally:
-        mapped.close()
-
-
 # ------------------------------------------------------------------------------ parallel files
 def _deal(weights, workers):
     """Indexes per worker, largest first to the least loaded worker."""
@@ -510,20 +516,88 @@ def fork_map(func, items, workers=1, weights=None):
 
 
 # ------------------------------------------------------------------------------ files
+class _Ident(object):
+    """A (st_dev, st_ino) pair in the shape of a stat result (for ``Dir.open_file(expect=)``)."""
+
+    __slots__ = ('st_dev', 'st_ino')
+
+    def __init__(self, dev, ino):
+        self.st_dev = dev
+        self.st_ino = ino
+
+
 class LogFile(object):
-    """A source log file found on the host."""
+    """A source log file found on the host.
 
-    __slots__ = ('path', 'category', 'compression', 'size', 'default_source')
+    ``dir_id`` and ``file_id`` are the (st_dev, st_ino) of its directory and of the file when
+    it was found (None for a LogFile built by hand): :meth:`open_dir` and :meth:`open` refuse
+    a directory or a file that is no longer the one found (a user who owns a directory on the
+    way can swap a subdirectory for a symbolic link, or a file for a FIFO, at any time)."""
 
-    def __init__(self, path, category, compression, size, default_source):
+    __slots__ = ('path', 'category', 'compression', 'size', 'default_source', 'dir_id', 'file_id')
+
+    def __init__(self, path, category, compression, size, default_source, dir_id=None, file_id=None):
         self.path = path
         self.category = category
         self.compression = compression
         self.size = size
         self.default_source = default_source
+        self.dir_id = dir_id
+        self.file_id = file_id
+
+    @property
+    def name(self):
+        return os.path.basename(self.path)
+
+    def expect(self):
+        """The identity the file must still have (for ``Dir.open_file(expect=)``), or None."""
+        return _Ident(*self.file_id) if self.file_id else None
+
+    def open_dir(self):
+        """The file's directory, opened with :meth:`fsops.Dir.open` (no symbolic link a user
+        other than root controls on the way) and checked to be the directory the file was found
+        in (FsError ESTALE otherwise). The caller closes it."""
+        handle = fsops.Dir.open(os.path.dirname(self.path) or '/')
+        if self.dir_id is not None:
+            st = handle.stat()
+            if (st.st_dev, st.st_ino) != tuple(self.dir_id):
+                handle.close()
+                raise fsops.FsError(errno.ESTALE, 'a directory was replaced since the file was found')
+        return handle
+
+    def open(self, flags=os.O_RDONLY):
+        """(fd, fstat) of the file: its directory through :meth:`open_dir`, the file through
+        :meth:`fsops.Dir.open_file` (regular files only, never blocking on a FIFO, the same
+        file as found). Read only from this handle; the caller closes it."""
+        with self.open_dir() as handle:
+            return handle.open_file(self.name, flags, expect=self.expect())
 
     def __repr__(self):
         return '<LogFile %s>' % self.category
+
+
+class RefusedFile(OSError):
+    """A found file could not be opened as it was found; ``reason`` is the problem text."""
+
+    def __init__(self, reason):
+        super(RefusedFile, self).__init__(errno.EPERM, reason)
+        self.reason = reason
+
+
+def refusal(err):
+    """The problem text (no path) for a found file that could not be opened as it was found."""
+    code = getattr(err, 'errno', None)
+    if code == errno.ESTALE:
+        return 'files replaced since they were found (refused)'
+    if code in (errno.ELOOP, errno.EMLINK):
+        return 'files behind a symbolic link refused'
+    if code in (errno.EINVAL, errno.ENXIO, errno.EISDIR):
+        return 'files that are not regular files refused'
+    if code == errno.ENOTDIR:
+        return 'files whose directory was replaced (refused)'
+    if code == errno.ENOENT:
+        return 'files that vanished since they were found'
+    return 'unreadable files'
 
 
 def category_of(path, compression):
@@ -538,15 +612,54 @@ def category_of(path, compression):
     return 'live'
 
 
-def _static_root(pattern):
-    """The leading directory of a glob pattern that has no glob character."""
-    parts = []
-    for part in pattern.split('/'):
+MAX_DEPTH = 64
+
+
+def _split_pattern(pattern):
+    """(static root directory, [glob components below it]) of an absolute glob: the root is the
+    leading components without a glob character, the file name component always in the rest."""
+    parts = [p for p in pattern.split('/') if p not in ('', '.')]
+    if not parts:
+        return '/', []
+    cut = len(parts) - 1
+    for i, part in enumerate(parts):
         if glob.has_magic(part):
+            cut = min(cut, i)
             break
-        parts.append(part)
-    root = '/'.join(parts)
-    return root or '/'
+    return '/' + '/'.join(parts[:cut]), parts[cut:]
+
+
+def _closure(pat, states):
+    """States (indexes into ``pat``) plus those a '**' reaches by matching nothing."""
+    out = set(states)
+    todo = list(states)
+    while todo:
+        i = todo.pop()
+        if i < len(pat) and pat[i] == '**' and i + 1 not in out:
+            out.add(i + 1)
+            todo.append(i + 1)
+    return out
+
+
+def _advance(pat, states, name):
+    """The states after matching one path component ``name``, with glob's rules: '*' never
+    crosses '/', '**' spans directories, and a name starting with '.' is matched only by a
+    pattern component starting with '.' (never by '**')."""
+    hidden = name.startswith('.')
+    out = set()
+    for i in states:
+        if i >= len(pat):
+            continue
+        part = pat[i]
+        if part == '**':
+            if not hidden:
+                out.add(i)
+            continue
+        if hidden and not part.startswith('.'):
+            continue
+        if fnmatch.fnmatchcase(name, part):
+            out.add(i + 1)
+    return _closure(pat, out)
 
 
 def _match_components(path_parts, pattern_parts):
@@ -608,7 +721,12 @@ class LogStore(Store):
     decompress in a helper thread; off by default: measured slower, the search holds the GIL),
     ``workers`` (scan that many files at once in forked processes; default 2, which keeps
     the scan at grep's pace on plain logs (benchmarks/scan_logs.py); 1 is gentler on a busy
-    single-core host), ``mmap`` (memory-map rotated plain files and multilog archives)."""
+    single-core host), ``mmap`` (accepted for compatibility and ignored since files are read
+    with plain reads only: a file its owner truncates under a memory map kills the process).
+
+    Files are found and opened from directory handles (:meth:`files`, :meth:`LogFile.open`):
+    a symbolic link, a FIFO or a file swapped in after discovery is refused and counted in
+    ``reason``, never followed, opened blocking or named."""
 
     name = 'logs'
     units = 'lines'
@@ -619,7 +737,7 @@ class LogStore(Store):
         'chunk_size': CHUNK,
         'threads': False,
         'workers': 2,
-        'mmap': True,
+        'mmap': True,  # ignored (see the class docstring)
     }
 
     def __init__(self, options=None, runner=None):
@@ -638,46 +756,118 @@ class LogStore(Store):
 
     # -------------------------------------------------------------- discovery
     def files(self):
-        """The regular log files the globs name, each once, symbolic links skipped."""
+        """The regular log files the globs name, each once.
+
+        Each pattern is walked from its static root (opened with :meth:`fsops.Dir.open`: no
+        symbolic link a user other than root controls on the way) one directory handle at a
+        time, never through a symbolic link; every match is opened from its directory's handle
+        (O_NOFOLLOW|O_NONBLOCK, checked to be the regular file listed), the compression is read
+        from that handle, and the identities of the file and its directory are recorded so that
+        later opens (:meth:`LogFile.open`) refuse anything swapped in meanwhile. Symbolic links,
+        FIFOs and other non-regular files, and files swapped during the walk are skipped and
+        counted in :meth:`_reason` (never named)."""
         seen = set()
         out = []
         self.problems = {}
         for pattern in self.options['paths'] + self.options['extra_paths']:
-            root = _static_root(pattern)
-            try:
-                real_root = os.path.realpath(root)
-            except OSError:
-                continue
-            for path in sorted(glob.glob(pattern, recursive=True)):
-                path = os.path.normpath(path)
+            found = []
+            for path, handle, name, st in self._walk_pattern(pattern):
                 if any(fnmatch.fnmatchcase(path, ex) for ex in self.options['exclude']):
                     continue
-                if os.path.basename(path) in _MULTILOG_CONTROL:
+                if name in _MULTILOG_CONTROL:
                     continue
-                try:
-                    st = os.lstat(path)
-                except OSError:
+                if stat.S_ISLNK(st.st_mode):
+                    self._problem('symbolic links skipped')
                     continue
                 if not stat.S_ISREG(st.st_mode):
-                    if stat.S_ISLNK(st.st_mode):
-                        self._problem('symbolic links skipped')
+                    self._problem('files that are not regular files skipped')
                     continue
-                rel = os.path.relpath(path, root)
-                if os.path.realpath(path) != os.path.normpath(os.path.join(real_root, rel)):
-                    self._problem('files behind a symbolic link skipped')
+                if (st.st_dev, st.st_ino) in seen:
                     continue
-                key = (st.st_dev, st.st_ino)
-                if key in seen:
-                    continue
-                seen.add(key)
                 try:
-                    comp = fileutil.compression_of(path)
+                    fd, fst = handle.open_file(name, expect=st)
+                except FileNotFoundError:
+                    continue
+                except fsops.FsError:
+                    self._problem('files replaced during the scan skipped')
+                    continue
                 except OSError:
                     self._problem('unreadable files')
                     continue
+                try:
+                    comp = fileutil.compression_of_fd(fd, name)
+                except OSError:
+                    self._problem('unreadable files')
+                    continue
+                finally:
+                    os.close(fd)
+                dst = handle.stat()
+                found.append((path, comp, fst, (dst.st_dev, dst.st_ino)))
+            found.sort(key=lambda item: item[0])
+            for path, comp, fst, dir_id in found:
+                key = (fst.st_dev, fst.st_ino)
+                if key in seen:
+                    continue
+                seen.add(key)
                 default = any(matches_pattern(path, d) for d in DEFAULT_PATHS)
-                out.append(LogFile(path, category_of(path, comp), comp, st.st_size, default))
+                out.append(LogFile(path, category_of(path, comp), comp, fst.st_size, default, dir_id, key))
         return out
+
+    def _walk_pattern(self, pattern):
+        """(path, Dir, name, lstat) of the entries that match ``pattern`` (directories left
+        out), each yielded while its directory's handle is open."""
+        root, pat = _split_pattern(pattern)
+        if not pat:
+            return
+        try:
+            top = fsops.Dir.open(root)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except fsops.FsError as err:
+            if err.errno == errno.ELOOP:
+                self._problem('paths behind a symbolic link skipped')
+            return
+        except OSError:
+            self._problem('unreadable directories')
+            return
+        with top:
+            yield from self._walk(top, root.rstrip('/'), pat, _closure(pat, {0}), 0, set())
+
+    def _walk(self, handle, dirpath, pat, states, depth, visited):
+        st = handle.stat()
+        if (st.st_dev, st.st_ino) in visited:
+            return
+        visited.add((st.st_dev, st.st_ino))
+        try:
+            entries = handle.entries()
+        except OSError:
+            self._problem('unreadable directories')
+            return
+        end = len(pat)
+        for name, est in entries:
+            nxt = _advance(pat, states, name)
+            if not nxt:
+                continue
+            path = dirpath + '/' + name
+            deeper = set(i for i in nxt if i < end)
+            if stat.S_ISDIR(est.st_mode):
+                if not deeper or depth >= MAX_DEPTH:
+                    continue
+                try:
+                    child = handle.sub(name)
+                except FileNotFoundError:
+                    continue
+                except OSError:
+                    self._problem('directories replaced during the scan skipped')
+                    continue
+                with child:
+                    cst = child.stat()
+                    if (cst.st_dev, cst.st_ino) != (est.st_dev, est.st_ino):
+                        self._problem('directories replaced during the scan skipped')
+                        continue
+                    yield from self._walk(child, path, pat, deeper, depth + 1, visited)
+            elif end in nxt or (stat.S_ISLNK(est.st_mode) and deeper):
+                yield path, handle, name, est
 
     def _problem(self, what):
         self.problems[what] = self.problems.get(what, 0) + 1
@@ -685,33 +875,45 @@ class LogStore(Store):
     def _reason(self):
         return '; '.join('%d %s' % (n, what) for what, n in sorted(self.problems.items()))
 
+    def _none_found(self):
+        why = 'no log file matches the configured paths'
+        if self.problems:
+            why += ' (%s)' % self._reason()
+        return why
+
     def available(self):
         if self.files():
             return True, ''
         return False, 'no log file matches the configured paths'
 
     # -------------------------------------------------------------- scanning
-    def chunks(self, logfile):
+    def chunks(self, logfile, fd):
+        """Decompressed chunks of ``logfile`` read from ``fd`` (the handle :meth:`LogFile.open`
+        checked), in a reader thread with the ``threads`` option. Close the generator before
+        the handle."""
         threads = self.options['threads']
-        gen = iter_file_chunks(logfile.path, self.options['chunk_size'], logfile.compression,
-                               reuse=not threads)
+        gen = iter_file_chunks(fd, self.options['chunk_size'], logfile.compression, reuse=not threads)
         if threads:
             return prefetch(gen)
         return gen
 
-    def use_mmap(self, logfile):
-        """Memory-map plain files that no writer truncates: rotated files and multilog
-        archives (never a live file: logrotate's copytruncate would raise SIGBUS)."""
-        if not self.options['mmap'] or self.options['threads'] or logfile.compression:
-            return False
-        base = os.path.basename(logfile.path)
-        return logfile.category == 'rotated' or (logfile.category == 'multilog' and base.startswith('@'))
-
     def scan(self, logfile, matcher):
-        """Regions of one source file (see :func:`iter_regions`)."""
-        if self.use_mmap(logfile):
-            return iter_mmap_regions(logfile.path, matcher)
-        return iter_regions(self.chunks(logfile), matcher)
+        """Regions of one source file (see :func:`iter_regions`), read with plain reads from
+        the handle :meth:`LogFile.open` checked (the ``mmap`` option is ignored: a file its owner
+        truncates under a memory map kills the process). :class:`RefusedFile` when the file is
+        no longer the one found; :class:`TruncatedError` at the end when it shrank meanwhile."""
+        try:
+            fd, _st = logfile.open()
+        except OSError as err:
+            raise RefusedFile(refusal(err))
+        try:
+            gen = self.chunks(logfile, fd)
+            try:
+                yield from iter_regions(gen, matcher)
+            finally:
+                gen.close()
+        finally:
+            os.close(fd)
 
     def _empty(self):
         res = self.result()
@@ -721,11 +923,18 @@ class LogStore(Store):
     def _locate_one(self, logfile, matcher):
         """(count, problem or None) for one source."""
         count = 0
+        regions = self.scan(logfile, matcher)
         try:
-            for _buf, _start, _end, hits in self.scan(logfile, matcher):
+            for _buf, _start, _end, hits in regions:
                 count += len(hits)
+        except RefusedFile as err:
+            return 0, err.reason
+        except TruncatedError:
+            return count, 'files truncated while they were read (counted up to the truncation)'
         except (OSError, EOFError, zlib.error, lzma.LZMAError):
             return count, 'files unreadable or damaged (counted up to the damage)'
+        finally:
+            regions.close()
         return count, None
 
     def _export_one(self, logfile, matcher, bundle_dir, rel):
@@ -742,6 +951,12 @@ class LogStore(Store):
                     out.write(line)
                 count += len(hits)
             out.close()
+        except RefusedFile as err:
+            out.close()
+            problem = err.reason
+        except TruncatedError:
+            out.close()
+            problem = 'files truncated while they were read (exported up to the truncation)'
         except (OSError, EOFError, zlib.error, lzma.LZMAError):
             out.close()
             problem = 'files unreadable or damaged (exported up to the damage)'
@@ -759,7 +974,7 @@ class LogStore(Store):
         res = self._empty()
         files = self.files()
         if not files:
-            res.update(available=False, reason='no log file matches the configured paths')
+            res.update(available=False, reason=self._none_found())
             return res
         outcomes = self._map(lambda logfile: self._locate_one(logfile, matcher), files)
         for logfile, (count, problem) in zip(files, outcomes):
@@ -774,7 +989,7 @@ class LogStore(Store):
         res = self._empty()
         files = self.files()
         if not files:
-            res.update(available=False, reason='no log file matches the configured paths')
+            res.update(available=False, reason=self._none_found())
             return res
         self.bundle_root(bundle_dir)
         names = {}
@@ -804,20 +1019,20 @@ class LogStore(Store):
         from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_redact import (  # pylint: disable=import-outside-toplevel
             RedactError,
             SubjectMatcher,
-            redact_file,
+            redact_logfile,
         )
         res = self._empty()
         files = self.files()
         if not files:
-            res.update(available=False, reason='no log file matches the configured paths')
+            res.update(available=False, reason=self._none_found())
             return res
         matcher = SubjectMatcher(subject)
         erased = 0
         for logfile in files:
             try:
-                outcome = redact_file(logfile.path, matcher, 'remove', check_mode=check_mode)
-            except RedactError as err:
-                self._problem('%s files refused (%s)' % (logfile.category, safe_error(err)))
+                outcome = redact_logfile(logfile, matcher, 'remove', check_mode=check_mode)
+            except RedactError as err:  # its message names no path and no data (the engine's contract)
+                self._problem('%s files refused (%s)' % (logfile.category, err))
                 continue
             res.add(logfile.category, outcome['lines_matched'])
             erased += outcome['lines_changed'] if not check_mode else outcome['lines_matched']

@@ -211,9 +211,11 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
     MAIL_LOG_PATHS,
     LogStore,
+    TruncatedError,
     iter_file_chunks,
     iter_regions,
     iter_stream_chunks,
+    refusal,
 )
 
 JOURNAL_DIRS = ('/var/log/journal', '/run/log/journal')
@@ -303,21 +305,28 @@ def audit(params, runner=None, now=None, proc='/proc'):
         problems[what] = problems.get(what, 0) + 1
 
     for logfile in store.files():
+        # opened from the directory handle the file was found in, never blocking (a FIFO
+        # swapped in is refused), and read only from that handle
         try:
-            mtime = os.stat(logfile.path).st_mtime
-        except OSError:
-            problem('files that vanished or cannot be read')
+            fd, st = logfile.open()
+        except OSError as err:
+            problem(refusal(err))
             continue
-        if mtime < since:
-            skipped_old += 1
-            continue
-        window = pii_patterns.Window(since, now)
         try:
-            regions = iter_regions(iter_file_chunks(logfile.path, compression=logfile.compression, reuse=True))
+            if st.st_mtime < since:
+                skipped_old += 1
+                continue
+            window = pii_patterns.Window(since, now)
+            regions = iter_regions(iter_file_chunks(fd, compression=logfile.compression, reuse=True))
             counts, lines = pii_patterns.scan_regions(regions, counter, window)
+        except TruncatedError:
+            problem('files truncated while they were read (skipped)')
+            continue
         except (OSError, EOFError, zlib.error, lzma.LZMAError):
             problem('files unreadable or damaged (skipped)')
             continue
+        finally:
+            os.close(fd)
         files_scanned += 1
         lines_total += lines
         if any(counts.values()):

@@ -252,8 +252,7 @@ def run(params, check_mode):
         entry = detail[logfile.category]
         entry['files'] += 1
         try:
-            res = engine.redact_file(logfile.path, factory(), mode=params['action'], check_mode=check_mode,
-                                     live=None)
+            res = engine.redact_logfile(logfile, factory(), mode=params['action'], check_mode=check_mode, live=None)
         except engine.RedactError as err:
             refused[str(err)] = refused.get(str(err), 0) + 1
             continue
