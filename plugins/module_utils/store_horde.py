@@ -19,9 +19,12 @@ request is refused while one exists). A row is the subject's when
   tags), or it is a history entry of an object in one of the subject's shares.
 
 Tables are checked for existence (and their columns) before any query. SQLite through the
-standard ``sqlite3`` module; MySQL/MariaDB through the ``mysql`` client in batch mode, with
-credentials from a client option file (``defaults_file``) or from ``$conf['sql']`` of Horde's
-``conf.php`` (plain quoted literals only), identifiers sent as hex literals on standard input.
+standard ``sqlite3`` module, in a helper process that runs as the owner of the database file
+after the file was checked on a handle (``_SqliteBackend``: the web server's user owns the
+directory and could swap the file for a link or a FIFO); MySQL/MariaDB through the ``mysql``
+client in batch mode, with credentials from a client option file (``defaults_file``) or from
+``$conf['sql']`` of Horde's ``conf.php`` (plain quoted literals only), identifiers sent as hex
+literals on standard input.
 
 Erasure: ``horde-remove-user-data -f`` for each id with data (when installed; the id on its
 standard input, where the tool prompts for it, never on its command line), then every
@@ -32,12 +35,19 @@ tool runs, because it deletes the shares but writes new history entries for thei
 
 from __future__ import annotations
 
+import base64
+import errno
+import json
 import os
 import re
+import select
 import shutil
-import sqlite3
+import subprocess
+import sys
 import tempfile
+import time
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
     StoreError,
@@ -154,29 +164,269 @@ def _q(name):
     return name
 
 
+# The SQLite work runs in a helper: a fresh interpreter (no copy of this process's memory, no
+# inherited descriptor) running as the owner of the database file. It opens the database with
+# SQLite (which looks the path up itself and creates -journal/-wal files next to it), checks
+# that the file SQLite opened is the inode the parent checked, and answers one JSON request per
+# line: {"op": "query", "sql", "params"} -> {"ok", "rows"}, {"op": "delete", "batches"} ->
+# {"ok", "total"} (one transaction). Values: JSON, bytes as {"b64": ...}. Errors name the
+# exception class only (an SQLite message may quote data).
+_SQLITE_HELPER = r"""
+import base64, json, os, sqlite3, stat, sys
+from urllib.parse import quote
+
+def enc(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {'b64': base64.b64encode(bytes(value)).decode('ascii')}
+    return value
+
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + '\n')
+    sys.stdout.flush()
+
+def opened(dev, ino):
+    for name in os.listdir('/proc/self/fd'):
+        try:
+            st = os.stat('/proc/self/fd/' + name)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == (dev, ino):
+            return True
+    return False
+
+def main():
+    spec = json.loads(sys.stdin.readline())
+    try:
+        conn = sqlite3.connect('file:%s?mode=rw' % quote(spec['path']), uri=True, timeout=30,
+                               isolation_level=None)
+        conn.execute('SELECT count(*) FROM sqlite_master').fetchone()
+    except Exception as err:
+        reply({'ok': False, 'error': type(err).__name__})
+        return
+    if not opened(spec['dev'], spec['ino']):
+        reply({'ok': False, 'error': 'replaced'})
+        return
+    reply({'ok': True})
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            if req['op'] == 'query':
+                rows = conn.execute(req['sql'], req['params']).fetchall()
+                reply({'ok': True, 'rows': [[enc(v) for v in row] for row in rows]})
+            elif req['op'] == 'delete':
+                total = 0
+                conn.execute('BEGIN IMMEDIATE')
+                try:
+                    for sql, params in req['batches']:
+                        total += conn.execute(sql, params).rowcount
+                    conn.execute('COMMIT')
+                except BaseException:
+                    conn.execute('ROLLBACK')
+                    raise
+                reply({'ok': True, 'total': total})
+            else:
+                break
+        except Exception as err:
+            reply({'ok': False, 'error': type(err).__name__})
+    conn.close()
+
+main()
+"""
+
+
+def _trusted_dir(st):
+    """A directory whose entries only root can change."""
+    return st.st_uid == 0 and not st.st_mode & 0o022
+
+
 class _SqliteBackend(object):
+    """Horde's SQLite database, worked on from a helper process.
+
+    The database lives in a directory the web server's user owns (``/var/lib/horde``), and
+    Python's sqlite3 opens by path (SQLite resolves symbolic links in it itself) and creates
+    ``-journal``/``-wal``/``-shm`` files next to the database. Run as root, a ``www-data``
+    that swapped the file for a symbolic link to another SQLite file (or a FIFO) between our
+    check and SQLite's open would make root read, export or delete rows of that file, create
+    journal files where it points, or hang. So:
+
+    * the directory is opened with :meth:`fsops.Dir.open` (no symbolic link a user other than
+      root controls on the way) and the file is checked on a handle
+      (:meth:`fsops.Dir.open_file`: not a link, not a FIFO, a regular file) with exactly one
+      hard link; a database owned by root must lie in a directory only root can change;
+    * the SQLite work runs in a fresh interpreter (``_SQLITE_HELPER``) that runs as the
+      file's owner and group (no supplementary groups): whatever the directory's owner swaps
+      in, the helper can reach nothing its owner could not already reach, and the journal
+      files are the owner's, as Horde's own are. The helper gets no copy of this process's
+      memory (module arguments, keys) and no open descriptor;
+    * the helper refuses unless the file SQLite opened (found in ``/proc/self/fd``) is the
+      inode checked here, so a swap between the check and SQLite's open is refused too;
+    * every answer must arrive within ``TIMEOUT`` seconds, or the helper is killed (a FIFO
+      swapped in after the check, a database locked for ever).
+
+    Only JSON crosses the pipe (the helper runs as a user who may trace it: nothing it sends
+    is executed). SQL statements are built here (identifiers checked by ``_q``); values are
+    parameters.
+    """
+
+    TIMEOUT = 600
+    MAX_REPLY = 1024 * 1024 * 1024
+
     def __init__(self, path):
         self.path = path
-        self.conn = None
+        self.proc = None
+        self._buf = bytearray()
 
     def open(self):
-        if not os.path.isfile(self.path):
-            raise StoreError('horde_sql: the SQLite database does not exist')
-        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        path = os.path.abspath(self.path)
+        directory, name = os.path.split(path)
+        try:
+            handle = fsops.Dir.open(directory)
+        except OSError as err:
+            if isinstance(err, FileNotFoundError) or err.errno in (errno.ENOENT, errno.ENOTDIR):
+                raise StoreError('horde_sql: the SQLite database does not exist')
+            if err.errno == errno.ELOOP:
+                raise StoreError('horde_sql: the directory of the SQLite database passes through a '
+                                 'symbolic link that a user other than root can change; refusing')
+            raise
+        with handle:
+            try:
+                fd, st = handle.open_file(name)
+            except FileNotFoundError:
+                raise StoreError('horde_sql: the SQLite database does not exist')
+            except fsops.FsError:
+                raise StoreError('horde_sql: the SQLite database is a symbolic link or not a regular '
+                                 'file; refusing')
+            os.close(fd)
+            dst = handle.stat()
+        if st.st_nlink != 1:
+            raise StoreError('horde_sql: the SQLite database has more than one hard link; refusing')
+        if st.st_uid == 0 and not _trusted_dir(dst):
+            raise StoreError('horde_sql: the SQLite database belongs to root but lies in a directory '
+                             'another user can change; refusing')
+        self._start(path, st)
         return self
 
+    def _start(self, path, st):
+        kwargs = {}
+        if st.st_uid != os.geteuid() or st.st_gid != os.getegid():
+            kwargs = {'user': st.st_uid, 'group': st.st_gid, 'extra_groups': []}
+        # this interpreter, or the system's when the database's owner cannot run this one
+        # (a virtualenv below /root); the helper needs the standard library only
+        for python in [p for p in (sys.executable, '/usr/bin/python3') if p]:
+            try:
+                self.proc = subprocess.Popen(
+                    [python, '-I', '-S', '-c', _SQLITE_HELPER], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True, cwd='/',
+                    env={'PATH': '/usr/bin:/bin', 'LC_ALL': 'C'}, **kwargs)
+                break
+            except (OSError, ValueError):
+                continue
+        else:
+            raise StoreError('horde_sql: the SQLite helper cannot be started as the owner of the '
+                             'database (no Python interpreter that user can run)')
+        reply = self._call({'path': path, 'dev': st.st_dev, 'ino': st.st_ino})
+        if reply.get('error') == 'replaced':
+            self.close()
+            raise StoreError('horde_sql: the SQLite database was replaced while it was opened; refusing')
+        self._check(reply)
+
     def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+    def _kill(self):
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+    def _check(self, reply):
+        if not isinstance(reply, dict) or reply.get('ok') is not True:
+            error = reply.get('error') if isinstance(reply, dict) else None
+            self.close()
+            raise StoreError('horde_sql: SQLite failed (%s)' % (
+                error if isinstance(error, str) and re.match(r'^[A-Za-z]{1,64}$', error) else 'bad answer'))
+        return reply
+
+    def _call(self, request):
+        """Send one request, return the helper's answer (a dict), within TIMEOUT."""
+        if self.proc is None:
+            raise StoreError('horde_sql: the SQLite helper is not running')
+        deadline = time.monotonic() + self.TIMEOUT
+        data = memoryview(json.dumps(request).encode('utf-8') + b'\n')
+        wfd = self.proc.stdin.fileno()
+        rfd = self.proc.stdout.fileno()
+        try:
+            while data:
+                if not select.select([], [wfd], [], self._left(deadline))[1]:
+                    continue
+                data = data[os.write(wfd, data[:65536]):]
+            while b'\n' not in self._buf:
+                if not select.select([rfd], [], [], self._left(deadline))[0]:
+                    continue
+                chunk = os.read(rfd, 1024 * 1024)
+                if not chunk:
+                    raise StoreError('horde_sql: the SQLite helper ended unexpectedly')
+                self._buf += chunk
+                if len(self._buf) > self.MAX_REPLY:
+                    raise StoreError('horde_sql: the SQLite helper sent too much')
+        except (StoreError, OSError) as err:
+            self._kill()
+            if isinstance(err, StoreError):
+                raise
+            raise StoreError('horde_sql: the SQLite helper ended unexpectedly')
+        end = self._buf.index(b'\n')
+        line = bytes(self._buf[:end])
+        del self._buf[:end + 1]
+        try:
+            return json.loads(line.decode('utf-8'))
+        except ValueError:
+            self._kill()
+            raise StoreError('horde_sql: the SQLite helper sent a bad answer')
+
+    def _left(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise StoreError('horde_sql: the SQLite database did not answer within %d s (a FIFO in '
+                             'its place, or locked); refusing' % self.TIMEOUT)
+        return left
+
+    @staticmethod
+    def _value(value):
+        if isinstance(value, dict):
+            return base64.b64decode(value.get('b64', ''))
+        return value
+
+    def _query(self, sql, params=()):
+        reply = self._check(self._call({'op': 'query', 'sql': sql, 'params': list(params)}))
+        rows = reply.get('rows')
+        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+            self.close()
+            raise StoreError('horde_sql: the SQLite helper sent a bad answer')
+        return [[self._value(v) for v in row] for row in rows]
 
     def tables(self):
-        cur = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return set(r[0] for r in cur.fetchall())
+        rows = self._query("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return set(r[0] for r in rows)
 
     def columns(self, table):
-        cur = self.conn.execute('PRAGMA table_info("%s")' % _q(table))
-        return [r[1] for r in cur.fetchall()]
+        return [r[1] for r in self._query('PRAGMA table_info("%s")' % _q(table))]
 
     def _render(self, conds, params):
         parts = []
@@ -208,38 +458,32 @@ class _SqliteBackend(object):
     def count(self, table, conds):
         params = []
         where = self._render(conds, params)
-        return self.conn.execute('SELECT COUNT(*) FROM "%s" WHERE %s' % (_q(table), where),
-                                 params).fetchone()[0]
+        return self._query('SELECT COUNT(*) FROM "%s" WHERE %s' % (_q(table), where), params)[0][0]
 
     def values(self, table, column, conds):
         params = []
         where = self._render(conds, params)
-        cur = self.conn.execute('SELECT DISTINCT "%s" FROM "%s" WHERE %s'
-                                % (_q(column), _q(table), where), params)
-        return [r[0] for r in cur.fetchall() if r[0] is not None]
+        rows = self._query('SELECT DISTINCT "%s" FROM "%s" WHERE %s' % (_q(column), _q(table), where), params)
+        return [r[0] for r in rows if r[0] is not None]
 
     def rows(self, table, conds):
         cols = self.columns(table)
         params = []
         where = self._render(conds, params)
-        cur = self.conn.execute('SELECT %s FROM "%s" WHERE %s'
-                                % (', '.join('"%s"' % _q(c) for c in cols), _q(table), where), params)
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        rows = self._query('SELECT %s FROM "%s" WHERE %s'
+                           % (', '.join('"%s"' % _q(c) for c in cols), _q(table), where), params)
+        return [dict(zip(cols, r)) for r in rows]
 
     def delete(self, batches):
-        """batches: [(table, conds)] in order, all in one transaction."""
-        total = 0
-        self.conn.execute('BEGIN IMMEDIATE')
-        try:
-            for table, conds in batches:
-                params = []
-                where = self._render(conds, params)
-                cur = self.conn.execute('DELETE FROM "%s" WHERE %s' % (_q(table), where), params)
-                total += cur.rowcount
-            self.conn.execute('COMMIT')
-        except Exception:
-            self.conn.execute('ROLLBACK')
-            raise
+        """batches: [(table, conds)] in order, all in one transaction (in the helper)."""
+        stmts = []
+        for table, conds in batches:
+            params = []
+            where = self._render(conds, params)
+            stmts.append(['DELETE FROM "%s" WHERE %s' % (_q(table), where), params])
+        total = self._check(self._call({'op': 'delete', 'batches': stmts})).get('total')
+        if not isinstance(total, int):
+            raise StoreError('horde_sql: the SQLite helper sent a bad answer')
         return total
 
 

@@ -796,7 +796,6 @@ def test_extended_accounts(horde, sep, count):
     assert store(horde).locate(ann)['found'] == sum(ANN_EXPECTED.values())
 
 
-
 def test_horde_tool_gets_an_id_its_prompt_would_trim_as_an_argument(horde):
     """horde-remove-user-data trims what it reads at its prompt (PHP trim): an id with
     surrounding white space would reach Horde as another id, so it stays an argument."""
@@ -807,3 +806,162 @@ def test_horde_tool_gets_an_id_its_prompt_would_trim_as_an_argument(horde):
     assert st._remove_user_data('/usr/bin/horde-remove-user-data', 'ann@example.org ') == 0
     assert seen == [(['/usr/bin/horde-remove-user-data', '-f'], b'ann@example.org\n\n'),
                     (['/usr/bin/horde-remove-user-data', '-f', 'ann@example.org '], None)]
+
+
+# ------------------------------------------------------------------ root-run file handling
+# The database lives in a directory the web server's user owns: that user can swap the file
+# for a symbolic link to another SQLite file, or for a FIFO, before or while the store opens it.
+
+def other_database(tmp_path):
+    """A root-only SQLite database that also holds rows of the subject (another
+    application's, or a copy the web server's user must not get through root)."""
+    secret = tmp_path / 'secret'
+    secret.mkdir(mode=0o700)
+    path = str(secret / 'other.db')
+    seed(path)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO horde_prefs (pref_uid, pref_scope, pref_name, pref_value) "
+                 "VALUES ('ann@example.org', 'horde', 'canary', X'43414e415259')")
+    conn.commit()
+    conn.close()
+    return path
+
+
+def swap_after_the_check(monkeypatch, action):
+    """Run ``action`` right after the store checked the database file on its handle."""
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
+    original = fsops.Dir.open_file
+    done = []
+
+    def open_file(self, name, *args, **kwargs):
+        res = original(self, name, *args, **kwargs)
+        if name.endswith('.db') and not done:
+            done.append(1)
+            action()
+        return res
+    monkeypatch.setattr(fsops.Dir, 'open_file', open_file)
+    return done
+
+
+def test_a_database_swapped_for_a_link_to_another_database_is_refused(horde, tmp_path):
+    other = other_database(tmp_path)
+    db = str(horde / 'horde.db')
+    os.rename(db, db + '.real')
+    os.symlink(other, db)
+    before = dump(other)
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    for call in (lambda st: st.locate(Subject.from_params(**ANN)),
+                 lambda st: st.export(Subject.from_params(**ANN), str(bundle)),
+                 lambda st: st.erase(Subject.from_params(**ANN), check_mode=False)):
+        with pytest.raises(StoreError) as exc:
+            call(store(horde))
+        assert 'symbolic link' in str(exc.value) and 'example' not in str(exc.value)
+    assert dump(other) == before
+    assert not [f for f in bundle.rglob('*') if f.is_file() and b'CANARY' in f.read_bytes()]
+    assert not os.path.exists(other + '-journal')
+
+
+@pytest.mark.parametrize('swap_to', ['link', 'fifo'])
+def test_a_database_swapped_after_the_check_is_refused_in_bounded_time(horde, tmp_path, monkeypatch, swap_to):
+    import time
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_horde
+    other = other_database(tmp_path)
+    db = str(horde / 'horde.db')
+
+    def swap():
+        os.rename(db, db + '.real')
+        if swap_to == 'link':
+            os.symlink(other, db)
+        else:
+            os.mkfifo(db)
+    done = swap_after_the_check(monkeypatch, swap)
+    monkeypatch.setattr(store_horde._SqliteBackend, 'TIMEOUT', 3)
+    before = dump(other)
+    start = time.monotonic()
+    with pytest.raises(StoreError) as exc:
+        store(horde).erase(Subject.from_params(**ANN), check_mode=False)
+    assert done and time.monotonic() - start < 30
+    if swap_to == 'link':
+        assert 'replaced' in str(exc.value)
+    # SQLite cannot read a FIFO (pread fails) or it does not answer in time: refused either way
+    assert dump(other) == before
+
+
+def test_a_fifo_or_a_hard_link_in_place_of_the_database_is_refused(horde, tmp_path):
+    db = str(horde / 'horde.db')
+    os.link(db, str(tmp_path / 'elsewhere.db'))
+    with pytest.raises(StoreError) as exc:
+        store(horde).locate(Subject.from_params(**ANN))
+    assert 'hard link' in str(exc.value)
+    os.unlink(db)
+    os.mkfifo(db)
+    with pytest.raises(StoreError) as exc:
+        store(horde).locate(Subject.from_params(**ANN))
+    assert 'not a regular file' in str(exc.value)
+
+
+def test_a_root_database_in_a_directory_another_user_can_change_is_refused(horde):
+    os.chown(str(horde), 65534, 65534)
+    try:
+        with pytest.raises(StoreError) as exc:
+            store(horde).locate(Subject.from_params(**ANN))
+        assert 'belongs to root' in str(exc.value)
+    finally:
+        os.chown(str(horde), 0, 0)
+
+
+@pytest.fixture
+def www_data_host(horde):
+    """The database in a directory owned by an unprivileged user (uid 65534), inside a
+    directory that user can traverse (pytest's temporary directories are root-only)."""
+    import shutil
+    import tempfile
+    top = tempfile.mkdtemp(prefix='horde-owner-', dir='/tmp')
+    os.chmod(top, 0o755)
+    lib = os.path.join(top, 'lib')
+    os.mkdir(lib)
+    os.chown(lib, 65534, 65534)
+    db = os.path.join(lib, 'horde.db')
+    shutil.copyfile(str(horde / 'horde.db'), db)
+    os.chown(db, 65534, 65534)
+    os.chmod(db, 0o600)
+    yield db
+    shutil.rmtree(top)
+
+
+def test_the_sqlite_work_runs_as_the_database_owner(www_data_host, tmp_path):
+    db = www_data_host
+    st = HordeSqlStore({'driver': 'sqlite', 'database': db, 'conf_php': '', 'remove_user_data': ''}, FakeRunner())
+    assert st.locate(Subject.from_params(**ANN))['found'] == sum(ANN_EXPECTED.values())
+    # root could read a file its owner cannot; the helper, running as the owner, cannot
+    os.chmod(db, 0o000)
+    with pytest.raises(StoreError) as exc:
+        st.locate(Subject.from_params(**ANN))
+    assert 'SQLite failed' in str(exc.value)
+    os.chmod(db, 0o600)
+    res = st.erase(Subject.from_params(**ANN), check_mode=False)
+    assert res['erased'] == sum(ANN_EXPECTED.values())
+    # nothing the erasure left next to the database belongs to root
+    for name in os.listdir(os.path.dirname(db)):
+        assert os.lstat(os.path.join(os.path.dirname(db), name)).st_uid == 65534, name
+
+
+def test_a_database_that_never_answers_is_given_up_and_its_helper_killed(horde, monkeypatch):
+    import time
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_horde
+    monkeypatch.setattr(store_horde, '_SQLITE_HELPER', 'import time\ntime.sleep(120)\n')
+    monkeypatch.setattr(store_horde._SqliteBackend, 'TIMEOUT', 2)
+    procs = []
+    original = store_horde.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        procs.append(original(*args, **kwargs))
+        return procs[-1]
+    monkeypatch.setattr(store_horde.subprocess, 'Popen', popen)
+    start = time.monotonic()
+    with pytest.raises(StoreError) as exc:
+        store(horde).locate(Subject.from_params(**ANN))
+    assert 'did not answer within 2 s' in str(exc.value)
+    assert time.monotonic() - start < 20
+    assert procs and all(p.poll() is not None for p in procs)
