@@ -372,3 +372,42 @@ def test_a_limit_without_the_controller_touches_no_host(env):
     assert not run.results("Write the subject's bundle on the host")
     assert not (env['tmp'] / 'remote').exists()
     assert_no_leak(env, run)
+
+
+def test_a_bundle_over_the_size_cap_fails_and_leaves_nothing(env):
+    subject = subject_file(env, 'subject-a', {'gdpr_subject': USERS['a'], 'gdpr_request_id': 'req-cap',
+                                              'gdpr_max_bundle_size': '200'})
+    run = run_playbook(env['tmp'], 'subject_export.yml', env['inventory'],
+                       [env['settings'], env['key'], subject], name='cap')
+    assert run.rc != 0
+    record = audit_records(env['tmp'] / 'audit')[-1]
+    assert record['outcome'] == 'failed' and 'archive' not in record
+    host = record['hosts']['localhost']
+    assert host['outcome'] == 'failed'
+    assert 'the export would exceed max_bundle_size (200 bytes; ' in host['error']
+    assert 'the partial bundle was removed' in host['error']
+    # nothing on the "host" (no bundle, no partial one, no packed copy), nothing on the controller
+    assert os.listdir(str(env['tmp'] / 'remote')) == []
+    assert os.listdir(str(env['tmp'] / 'exports')) == []
+    assert_no_leak(env, run)
+
+
+@pytest.mark.skipif(not MAILDIR, reason='the maildir store is not in the registry')
+def test_a_sparse_message_arrives_whole_through_the_sparse_pack(env):
+    """A message with a 48 MiB hole: copied with its hole, packed with tar --sparse, checked
+    and unpacked on the controller; the archive holds it whole and every checksum verifies."""
+    maildir = env['tmp'] / 'vmail' / 'kunde.example' / 'zoequill' / 'Maildir' / 'cur'
+    path = maildir / '1700000009.M9P9.mx:2,S'
+    with open(str(path), 'wb') as handle:
+        handle.write(b'From: <shop@example.net>\nSubject: holes\n\n')
+        handle.seek(48 * 1024 * 1024)
+        handle.write(b'end of the message\n')
+    whole = path.read_bytes()
+    subject = subject_file(env, 'subject-a', {'gdpr_subject': USERS['a'], 'gdpr_request_id': 'req-sparse'})
+    run = run_playbook(env['tmp'], 'subject_export.yml', env['inventory'],
+                       [env['settings'], env['key'], subject], name='sparse')
+    assert run.rc == 0, run.stdout[-3000:]
+    contents, _modes = read_archive(str(env['tmp'] / 'exports' / 'req-sparse.tar.gz'))
+    verify_archive(contents, 'req-sparse')
+    assert whole in exported_messages(contents, 'req-sparse/')
+    assert_no_leak(env, run)
