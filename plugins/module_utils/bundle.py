@@ -406,7 +406,7 @@ class BundleFile(object):
     def copy_fd(self, src_fd, length=None):
         """Copy the open regular file ``src_fd`` (from offset 0, ``length`` bytes or to its
         end) into this new, still empty file, keeping its holes; the checksum covers the
-        logical content."""
+        logical content. The file offset of ``src_fd`` is left where it was."""
         if self.size or self.buffer:
             raise StoreError('a bundle file is copied into after a write')
         budget = self.budget
@@ -424,12 +424,15 @@ class BundleFile(object):
                 budget.charge(len(piece))
                 digest.update(piece)
 
+        offset = os.lseek(src_fd, 0, os.SEEK_CUR)
         try:
             self.size = fsops.copy_sparse(src_fd, self.fd, length, CHUNK, observe=observe)
         except OSError as err:
             if err.errno in (errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC), errno.EFBIG):
                 raise budget.write_failed(err)
             raise
+        finally:
+            os.lseek(src_fd, offset, os.SEEK_SET)  # copy_sparse seeks for data and holes
         return self.size
 
     def close(self):

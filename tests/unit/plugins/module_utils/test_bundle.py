@@ -247,8 +247,10 @@ def test_copy_fd_keeps_holes_and_checksums_the_logical_content(tmp_path, work, b
     budget = budget_of()
     fd = os.open(str(src), os.O_RDONLY)
     try:
+        os.lseek(fd, 3, os.SEEK_SET)
         entry = BundleWriter(DemoStore(), str(work)).copy_fd(fd, ['mailbox-1', '000001.eml'], 'eml')
-        os.fstat(fd)    # the caller's handle stays open
+        # the caller's handle stays open, its offset where it was
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 3 and os.read(fd, 2) == b'd\n'
     finally:
         os.close(fd)
     data = src.read_bytes()
