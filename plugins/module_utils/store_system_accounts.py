@@ -23,6 +23,7 @@ would be the account of several subjects.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -30,7 +31,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import
     Store,
     StoreError,
 )
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import BundleWriter
 
 NOBODY_UID = 65534
@@ -63,23 +64,30 @@ class PasswdEntry(object):
         self.shell = shell
 
 
+def _read(path):
+    """The bytes of the regular file ``path``, read from a handle (:func:`fsops.open_path`:
+    no symbolic link that a user other than root controls, no FIFO opened blocking)."""
+    fd, _st = fsops.open_path(os.path.abspath(path))
+    with os.fdopen(fd, 'rb') as fh:
+        return fh.read()
+
+
 def read_passwd(path):
     """Entries of a passwd(5) file (comments, NIS ``+``/``-`` lines and malformed lines are
     skipped). The password field is never kept."""
     entries = []
-    with open(path, 'rb') as fh:
-        for raw in fh.read().splitlines():
-            line = _dec(raw)
-            if not line or line.startswith(('#', '+', '-')):
-                continue
-            fields = line.split(':')
-            if len(fields) != 7:
-                continue
-            try:
-                uid, gid = int(fields[2]), int(fields[3])
-            except ValueError:
-                continue
-            entries.append(PasswdEntry(fields[0], uid, gid, fields[4], fields[5], fields[6]))
+    for raw in _read(path).splitlines():
+        line = _dec(raw)
+        if not line or line.startswith(('#', '+', '-')):
+            continue
+        fields = line.split(':')
+        if len(fields) != 7:
+            continue
+        try:
+            uid, gid = int(fields[2]), int(fields[3])
+        except ValueError:
+            continue
+        entries.append(PasswdEntry(fields[0], uid, gid, fields[4], fields[5], fields[6]))
     return entries
 
 
@@ -87,8 +95,7 @@ def read_groups(path):
     """[(name, gid, members)] of a group(5) file; the password field is never kept."""
     groups = []
     try:
-        with open(path, 'rb') as fh:
-            data = fh.read()
+        data = _read(path)
     except OSError:
         return groups
     for raw in data.splitlines():
@@ -316,19 +323,46 @@ class SystemAccountStore(Store):
         top = self.options['mail_spool']
         if not top:
             return None
-        path = os.path.join(top, entry.name)
+        # the spool directory (root:mail, group-writable on Debian) from a handle: the file is
+        # judged on the handle it is read from (a link or a FIFO swapped in is never followed
+        # or opened blocking) and removed only while its name still names that file
         try:
-            st = os.lstat(path)
-        except FileNotFoundError:
+            spool = fsops.Dir.open(os.path.abspath(top))
+        except OSError as err:
+            if isinstance(err, FileNotFoundError) or err.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None
+            return ('system_accounts: the mail spool directory passes through a symbolic link that a user '
+                    'other than root can change; the spool file of a removed account was kept, check it by hand')
+        with spool:
+            return self._remove_spool_in(spool, entry)
+
+    def _remove_spool_in(self, spool, entry):
+        not_regular = ('system_accounts: the mail spool file named after a removed account is not a regular '
+                       'file of that account; it was kept, check it by hand')
+        try:
+            st = spool.lstat(entry.name)
+        except fsops.FsError:
+            return not_regular      # a name no file can have
+        if st is None:
             return None
         if not stat.S_ISREG(st.st_mode) or st.st_uid != entry.uid:
-            return ('system_accounts: the mail spool file named after a removed account is not a regular '
-                    'file of that account; it was kept, check it by hand')
-        if st.st_size > self.SPOOL_MAX:
-            return ('system_accounts: the mail spool file of a removed account still holds mail (%d bytes) '
-                    'that no mail store erased; it was kept' % st.st_size)
-        with open(path, 'rb') as handle:
+            return not_regular
+        try:
+            fd, fst = spool.open_file(entry.name, expect=st)
+        except FileNotFoundError:
+            return None
+        except fsops.FsError:
+            return not_regular
+        with os.fdopen(fd, 'rb') as handle:
+            if fst.st_uid != entry.uid:
+                return not_regular
+            if fst.st_size > self.SPOOL_MAX:
+                return ('system_accounts: the mail spool file of a removed account still holds mail (%d bytes) '
+                        'that no mail store erased; it was kept' % fst.st_size)
             data = handle.read(self.SPOOL_MAX + 1)
+        if len(data) > self.SPOOL_MAX:
+            return ('system_accounts: the mail spool file of a removed account still holds mail that no mail '
+                    'store erased; it was kept')
         messages = (1 if data.startswith(b'From ') else 0) + data.count(b'\nFrom ')
         if messages == 0 and data.strip():
             return ('system_accounts: the mail spool file of a removed account is not an empty mbox; it '
@@ -336,6 +370,12 @@ class SystemAccountStore(Store):
         if messages > 1 or (messages == 1 and self.FOLDER_DATA not in data):
             return ('system_accounts: the mail spool file of a removed account still holds messages that no '
                     'mail store erased; it was kept')
-        os.unlink(path)
-        fileutil._fsync_dir(top)  # pylint: disable=protected-access
+        now = spool.lstat(entry.name)
+        if now is None:
+            return None
+        if (now.st_dev, now.st_ino) != (fst.st_dev, fst.st_ino):
+            return ('system_accounts: the mail spool file of a removed account was replaced while it was '
+                    'checked; it was kept, check it by hand')
+        spool.unlink(entry.name, missing_ok=True)
+        spool.fsync()
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 import pytest
 
@@ -319,3 +320,100 @@ def test_extended_accounts_and_erasure_leave_them(host, sep, count):
     assert res['erased'] == 1
     assert 'ann-marie' in names(host['passwd_file']) and 'ann+work' in names(host['passwd_file'])
     assert not any('ann-marie' in c or 'ann+work' in c for call in runner.calls for c in call)
+
+
+# ------------------------------------------------------------------ root-run file handling
+# /var/mail is writable by the group mail: a member can swap the removed account's spool file
+# for a FIFO or a symbolic link right after the store looked at it.
+
+def swap_spool_after_the_first_look(monkeypatch, spool, action):
+    """Run ``action`` once, right after the store's first lstat of the spool file (by path
+    in older code, relative to the directory's handle now)."""
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
+    path = os.path.join(spool, 'ann')
+    done = []
+    real_lstat = os.lstat
+    real_dir_lstat = fsops.Dir.lstat
+
+    def fire():
+        if not done:
+            done.append(1)
+            action()
+
+    def lstat(name, *args, **kwargs):
+        res = real_lstat(name, *args, **kwargs)
+        if name == path and not kwargs.get('dir_fd'):
+            fire()
+        return res
+
+    def dir_lstat(self, name):
+        res = real_dir_lstat(self, name)
+        if name == 'ann':
+            fire()
+        return res
+    monkeypatch.setattr(os, 'lstat', lstat)
+    monkeypatch.setattr(fsops.Dir, 'lstat', dir_lstat)
+    return done
+
+
+def bounded(func, fifo, seconds=20):
+    import threading
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(res=func()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    blocked = worker.is_alive()
+    if blocked:     # release a blocked open of the FIFO so that the test run goes on
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(seconds)
+    assert not blocked, 'blocked on a FIFO'
+    return out['res']
+
+
+def test_mail_spool_swapped_for_a_fifo_after_the_check_does_not_block(host, monkeypatch):
+    path = os.path.join(host['mail_spool'], 'ann')
+    with open(path, 'wb') as fh:
+        fh.write(FOLDER_DATA)
+    os.chown(path, 1001, 8)
+
+    def swap():
+        os.unlink(path)
+        os.mkfifo(path)
+    done = swap_spool_after_the_first_look(monkeypatch, host['mail_spool'], swap)
+    res = bounded(lambda: store(host).erase(Subject.from_params(logins=['ann']), check_mode=False), path)
+    assert done and res['erased'] == 1
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)
+    assert any('not a regular file of that account' in s for s in res['manual_steps'])
+
+
+def test_mail_spool_swapped_for_a_link_after_the_check_is_not_followed(host, tmp_path, monkeypatch):
+    secret = tmp_path / 'secret'
+    secret.mkdir(mode=0o700)
+    (secret / 'file').write_bytes(FOLDER_DATA)
+    path = os.path.join(host['mail_spool'], 'ann')
+    with open(path, 'wb') as fh:
+        fh.write(FOLDER_DATA)
+    os.chown(path, 1001, 8)
+
+    def swap():
+        os.unlink(path)
+        os.symlink(str(secret / 'file'), path)
+    done = swap_spool_after_the_first_look(monkeypatch, host['mail_spool'], swap)
+    res = store(host).erase(Subject.from_params(logins=['ann']), check_mode=False)
+    assert done and os.path.islink(path) and (secret / 'file').read_bytes() == FOLDER_DATA
+    assert any('not a regular file of that account' in s for s in res['manual_steps'])
+
+
+def test_passwd_file_that_is_a_fifo_does_not_block(host):
+    os.unlink(host['passwd_file'])
+    os.mkfifo(host['passwd_file'])
+    st = store(host)
+
+    def locate():
+        try:
+            st.locate(Subject.from_params(logins=['ann']))
+        except OSError as err:
+            return err
+        return None
+    err = bounded(locate, host['passwd_file'])
+    assert err is not None
