@@ -75,10 +75,10 @@ def main(argv=None):
               % (plain_bytes / 1e6, gz_bytes / 1e6, len(files)), flush=True)
         subjects = (
             ('address', Subject.from_params(addresses=['ann@example.com'])),
-            ('address, login, IPv4, IPv6', Subject.from_params(addresses=['ann@example.com'], logins=['ann'],
-                                                                ips=['192.0.2.4', '2a01:4f8:c17:b8f2::1'])),
-            # every IPv6 address of the generated logs is in 2001:db8::/48-ish networks: its
-            # rarest group (db8) is on 15 % of the lines with an address, the worst case
+            ('address, login, IPv4, IPv6',
+             Subject.from_params(addresses=['ann@example.com'], logins=['ann'], ips=['192.0.2.4', '2a01:4f8:c17:b8f2::1'])),
+            # every IPv6 address of the generated logs is in 2001:db8::/32: its rarest group
+            # (db8) is on 15 % of the lines with an address, the worst case
             ('IPv6 of a busy network', Subject.from_params(ips=['2001:db8::1'])),
         )
         for label, subject in subjects:

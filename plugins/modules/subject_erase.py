@@ -28,8 +28,8 @@ description:
   - Idempotent; a second run finds nothing, erases nothing and reports C(changed=false).
   - After the erasure (not in check mode) an independent, deliberately broad check reads the log files and
     the journal once more (the stores C(logs) and C(journal) of the request, with their options) and counts
-    the lines that may still name the subject although the matcher left them (other spellings: upper case,
-    percent-encoding, IPv4-mapped IPv6, look-alike names such as C(ann-marie) for C(ann)); see
+    the lines that may still name the subject although the matcher left them (other spellings such as upper
+    case, percent-encoding or IPv4-mapped IPv6, and look-alike names such as C(ann-marie) for C(ann)); see
     RV(independent_check) and O(independent_check). It shares no code with the matcher. Its candidates are
     for a person to review; they do not make the module fail.
   - The result holds counts and RV(subject_hmac) only, never an identifier or data; file names only in

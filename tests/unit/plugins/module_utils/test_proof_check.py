@@ -331,3 +331,23 @@ def test_many_workers_give_the_same_counts(tmp_path):
     for workers in (1, 3):
         out = run_check(ANN, [LogStore({'paths': [str(tmp_path / 'log' / '*')], 'workers': workers})])
         assert out['lines'] == 21 and len(out['files']) == 6
+
+
+# the table of docs/erasure.md, "The independent check"
+DOCS_TABLE = [
+    (b'ANN@example.com', True), (b'ann@EXAMPLE.COM', True), (b'ANN%40EXAMPLE.COM', True),
+    (b'ann&#64;example.com', True), (b'"ann"@example.com', True), (b'<ann@example.com>', True),
+    (b'user=ann@example.com,', True), (b'example.com-ann@example.com', True), (b'ann-marie@example.com', True),
+    (b'marie.ann@example.com', True), (b'ann+news@example.com', True), (b'ann@mail.example.com', True),
+    (b'hartmann@example.com', False), (b'joann@example.com', False), (b'ann1@example.com', False),
+    (b'ann@example.com.evil', False), (b'ann@example.community', False), (b'ann@my-example.com', False),
+    (b'ann.example.com', False), (b'user=ann from=<bob@example.com>', False),
+    (b'rip=192.0.2.40', False), (b'rip=1.192.0.2.4', False), (b'rip=2001:db8::10', False),
+]
+
+
+@pytest.mark.parametrize('line,expected', DOCS_TABLE)
+def test_the_table_of_the_docs(line, expected):
+    check = BroadCheck(addresses=['ann@example.com'], ips=['192.0.2.4', '2001:db8::1'])
+    assert check.count(b'Nov 23 10:00:00 mx x: ' + line + b'\n') == int(expected)
+    assert check.is_candidate(line) is expected
