@@ -683,7 +683,8 @@ def test_qmail_extended_accounts(qmail, sep, count):
 def test_vpopmail_extended_accounts(vpop, sep, count):
     vdir, accounts = vpop
     for addr in ('ann-marie@example.org', 'ann+work@example.org', 'ann-x@example.net'):
-        path = vdir / 'domains' / addr.split('@')[1] / addr.split('@')[0]
+        local, dom = addr.split('@')
+        path = vdir / 'domains' / dom / local
         home(path)
         accounts[addr] = str(path)
     runner = FakeVpopmail(str(vdir), accounts)

@@ -146,6 +146,7 @@ class _Accounts(Store):
     name = 'maildir'
     units = 'messages'
     answer = 0
+    failure = None
     opened = []
 
     def __init__(self, options=None, runner=None):
@@ -153,15 +154,15 @@ class _Accounts(Store):
         type(self).opened.append(self.name)
 
     def extended_accounts(self, subject):
-        if isinstance(self.answer, Exception):
-            raise self.answer
+        if self.failure is not None:
+            raise self.failure
         return self.answer
 
 
 class _Broken(_Accounts):
     name = 'courier_userdb'
     units = 'entries'
-    answer = OSError(13, 'Permission denied', '/home/zoequill+work')
+    failure = OSError(13, 'Permission denied', '/home/zoequill+work')
 
 
 class _NoAccounts(Store):
