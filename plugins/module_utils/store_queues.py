@@ -55,14 +55,23 @@ A message that also goes to other people is their mail too: erasure never delete
     writing the envelope) that names someone else is never edited (qmail-queue may still
     write to that file): left with a manual step; one that names only the subject is removed
     as before (qmail-queue then fails and the client retries).
+
+The queues belong to service users (``qmailq``, ``daemon``), so queue files are listed from
+directory handles (no link followed), read from the handle that was checked (a FIFO or a link
+swapped in is skipped without blocking, like a message delivered meanwhile), copied into a
+bundle from a handle, and removed by name relative to a handle of their directory (a queue
+directory swapped for a link a user controls is refused, never followed).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
     StoreError,
@@ -86,17 +95,66 @@ def _owned(subject, address):
 
 
 def _regular_files(top):
-    """Regular files below ``top`` (no symlinks followed), sorted."""
+    """Regular files below ``top``, listed from directory handles (:func:`fsops.walk`: the
+    directory opened with the trusted-path rules, no link below it followed; a file is
+    regular by its lstat), sorted. A queue directory that is missing or passes through a
+    link a user controls has none."""
     out = []
-    if not os.path.isdir(top) or os.path.islink(top):
+    try:
+        handle = fsops.Dir.open(os.path.abspath(top))
+    except OSError:
         return out
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d)))
-        for fname in sorted(filenames):
-            path = os.path.join(dirpath, fname)
-            if os.path.isfile(path) and not os.path.islink(path):
-                out.append(path)
+    with handle:
+        for relparts, _dir, entries in fsops.walk(handle):
+            for name, st in entries:
+                if stat.S_ISREG(st.st_mode):
+                    out.append(os.path.join(top, *(relparts + (name,))))
     return out
+
+
+def _read_file(path):
+    """The bytes of the queue file ``path``, read from the handle that was checked
+    (:func:`fsops.open_path`: no link followed, a FIFO swapped in is refused without
+    blocking). OSError (FileNotFoundError, fsops.FsError) when it is gone or not a regular
+    file: the caller skips it, as a message delivered while it was read."""
+    fd, _st = fsops.open_path(os.path.abspath(path))
+    with os.fdopen(fd, 'rb') as fh:
+        return fh.read()
+
+
+def _unlink(path):
+    """Remove the queue file ``path`` by its name relative to a handle of its directory (the
+    directory opened with the trusted-path rules: a queue directory swapped for a link is
+    refused, never followed); a missing file is no error."""
+    directory, name = os.path.split(path)
+    try:
+        handle = fsops.Dir.open(os.path.abspath(directory))
+    except fsops.FsError as err:
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            return
+        raise StoreError('queue: a queue directory passes through a symbolic link; refusing')
+    except FileNotFoundError:
+        return
+    with handle:
+        if handle.lstat(name) is None:
+            return
+        try:
+            os.unlink(name, dir_fd=handle.fd)
+        except FileNotFoundError:
+            pass
+
+
+def _copy_message(writer, path, relparts):
+    """Copy a queued message into the bundle from a handle (``BundleWriter.copy_file``);
+    False when it was delivered meanwhile or is no longer a regular file (a link or a FIFO
+    swapped in)."""
+    try:
+        writer.copy_file(path, relparts, kind='message')
+    except FileNotFoundError:
+        return False
+    except fsops.FsError:
+        return False
+    return True
 
 
 def _envelope_json(subject, sender, recipients):
@@ -131,8 +189,7 @@ class CourierQueueStore(Store):
     @staticmethod
     def _parse(path):
         """(message id or None, sender, [recipients]) of a control file."""
-        with open(path, 'rb') as fh:
-            lines = fh.read().split(b'\n')
+        lines = _read_file(path).split(b'\n')
         msgid = None
         sender = ''
         recipients = []
@@ -180,9 +237,8 @@ class CourierQueueStore(Store):
         for seq, (_ctl, data, _qid, sender, recipients) in enumerate(hits, 1):
             env = _envelope_json(subject, sender, recipients)
             env['file'] = None
-            if os.path.isfile(data) and not os.path.islink(data):
-                name = '%04d.eml' % seq
-                writer.copy_file(data, ['messages', name], kind='message')
+            name = '%04d.eml' % seq
+            if _copy_message(writer, data, ['messages', name]):
                 env['file'] = 'messages/' + name
             envelopes.append(env)
         if envelopes:
@@ -308,8 +364,7 @@ class QmailQueueStore(Store):
         directory = self.options['control_dir'] or os.path.join(
             os.path.dirname(os.path.normpath(self.options['queue_dir'])), 'control')
         try:
-            with open(os.path.join(directory, name), 'rb') as fh:
-                return [_dec(line).strip() for line in fh.read().splitlines()]
+            return [_dec(line).strip() for line in _read_file(os.path.join(directory, name)).splitlines()]
         except OSError:
             return []
 
@@ -373,10 +428,9 @@ class QmailQueueStore(Store):
             for sub in ('info',) + QMAIL_RECIPIENT_DIRS:
                 for path in parts.get(sub, []):
                     try:
-                        with open(path, 'rb') as fh:
-                            records = _records(fh.read())
+                        records = _records(_read_file(path))
                     except OSError:
-                        continue    # delivered and removed while we read
+                        continue    # delivered and removed while we read (or not a regular file)
                     mine = []
                     for idx, (tag, value, _raw) in enumerate(records):
                         text = _dec(value)
@@ -411,8 +465,8 @@ class QmailQueueStore(Store):
             env['file'] = None
             for mess in msg.parts.get('mess', [])[:1]:
                 name = '%04d.eml' % seq
-                writer.copy_file(mess, ['messages', name], kind='message')
-                env['file'] = 'messages/' + name
+                if _copy_message(writer, mess, ['messages', name]):
+                    env['file'] = 'messages/' + name
             envelopes.append(env)
         if envelopes:
             writer.write_json(['envelopes.json'], {'store': self.name, 'messages': envelopes},
@@ -483,9 +537,15 @@ class QmailQueueStore(Store):
         """An fd holding qmail-send's lock/sendmutex (qmail-send cannot start while it is
         held), None when the queue has none; StoreError when qmail-send holds it."""
         path = os.path.join(self.options['queue_dir'], 'lock', 'sendmutex')
-        if not os.path.isfile(path) or os.path.islink(path):
+        try:
+            # a handle, never through a link, never blocking on a FIFO put in its place
+            fd, _st = fsops.open_path(os.path.abspath(path), os.O_WRONLY)
+        except FileNotFoundError:
             return None
-        fd = os.open(path, os.O_WRONLY | getattr(os, 'O_NOFOLLOW', 0))
+        except fsops.FsError as err:
+            if err.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None
+            raise StoreError('qmail_queue: lock/sendmutex is a symbolic link or not a regular file; refusing')
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -513,10 +573,7 @@ class QmailQueueStore(Store):
         others = [p for sub in QMAIL_ENVELOPE_DIRS for p in msg.parts.get(sub, [])]
         order += [p for p in others if p not in matching] + list(matching)
         for path in order:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+            _unlink(path)
 
     @staticmethod
     def _remove_recipients(msg):
@@ -534,10 +591,7 @@ class QmailQueueStore(Store):
                 continue
             fileutil.atomic_write(path, keep)
         for path in emptied:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+            _unlink(path)
 
     def erase(self, subject, check_mode):
         hits = self._scan(subject)

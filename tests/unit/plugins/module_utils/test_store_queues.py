@@ -455,7 +455,10 @@ class _DyingOs(object):
         return getattr(self._real, name)
 
     def unlink(self, path, *args, **kwargs):
-        self._step('unlink', path)
+        full = path
+        if kwargs.get('dir_fd') is not None:    # a name relative to a directory handle
+            full = os.path.join(os.readlink('/proc/self/fd/%d' % kwargs['dir_fd']), path)
+        self._step('unlink', full)
         return self._real.unlink(path, *args, **kwargs)
 
 
@@ -521,3 +524,104 @@ def test_qmail_erase_makes_seven_file_operations(shared, tmp_path, monkeypatch):
     # emptied local file removed after its message's rewrites
     assert rel == ['mess/4/2004', 'info/4/2004', 'local/4/2004', 'local/1/2001', 'local/2/2002',
                    'todo/2003', 'intd/2003']
+
+
+# --------------------------------------------------------------------------------- root-run file handling (issue 12)
+# The queues belong to service users (qmailq, daemon): such a user can swap a queue directory
+# for a symbolic link, or a queue file for a FIFO, between the store's listing and its use.
+
+def bounded(func, fifo, seconds=20):
+    import threading
+    out = {}
+
+    def run():
+        try:
+            out['res'] = func()
+        except Exception as exc:  # pylint: disable=broad-except
+            out['err'] = exc
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    blocked = worker.is_alive()
+    if blocked:     # release a blocked open of the FIFO so that the test run goes on
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(seconds)
+    assert not blocked, 'blocked on a FIFO'
+    return out
+
+
+def test_qmail_queue_directory_swapped_for_a_link_before_the_removal_removes_nothing_outside(
+        qmail, tmp_path, monkeypatch):
+    outside = tmp_path / 'outside'
+    write(outside / '1005', b'not a queue file\n')
+    real_plan = QmailQueueStore._plan
+    calls = []
+
+    def plan(hits):
+        calls.append(1)
+        if len(calls) == 2:     # the plan made under the lock, right before the removals
+            mess5 = os.path.join(qmail, 'mess', '5')
+            os.rename(mess5, mess5 + '.real')
+            os.symlink(str(outside), mess5)
+            os.chown(mess5, 65534, 65534, follow_symlinks=False)   # qmailq's link
+        return real_plan(hits)
+    monkeypatch.setattr(QmailQueueStore, '_plan', staticmethod(plan))
+    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': lambda argv: (1, b'', b'')})
+    st = QmailQueueStore(opts(qmail, tmp_path, allow_stopped_queue_edit=True), runner)
+    try:
+        st.erase(ANN, check_mode=False)
+        refused = None
+    except StoreError as exc:
+        refused = str(exc)
+    assert read(str(outside), '1005') == b'not a queue file\n', 'a file outside the queue was removed'
+    assert refused and 'symbolic link' in refused
+
+
+def test_qmail_message_swapped_for_a_fifo_after_the_scan_is_skipped_without_blocking(qmail, tmp_path, monkeypatch):
+    mess = os.path.join(qmail, 'mess', '1', '1001')
+    real_scan = QmailQueueStore._scan
+
+    def scan(self, subject):
+        hits = real_scan(self, subject)
+        if os.path.isfile(mess):
+            os.unlink(mess)
+            os.mkfifo(mess)
+        return hits
+    monkeypatch.setattr(QmailQueueStore, '_scan', scan)
+    bundle = tmp_path / 'bundle'
+    bundle.mkdir()
+    st = QmailQueueStore(opts(qmail, tmp_path), FakeRunner())
+    out = bounded(lambda: st.export(ANN, str(bundle)), mess)
+    assert 'err' not in out, out.get('err')
+    res = out['res']
+    envelopes = json.loads((bundle / 'qmail_queue' / 'envelopes.json').read_bytes())['messages']
+    assert res['found'] == 3 and [e['file'] is None for e in envelopes] == [True, False, False]
+
+
+def test_qmail_sendmutex_that_is_a_fifo_is_refused_without_blocking(qmail, tmp_path):
+    lock = os.path.join(qmail, 'lock', 'sendmutex')
+    os.unlink(lock)
+    os.mkfifo(lock)
+    before = dict((p, read(qmail, p)) for p in tree(qmail) if not p.startswith('lock/'))
+    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': lambda argv: (1, b'', b'')})
+    st = QmailQueueStore(opts(qmail, tmp_path, allow_stopped_queue_edit=True), runner)
+    out = bounded(lambda: st.erase(ANN, check_mode=False), lock)
+    assert isinstance(out.get('err'), StoreError) and 'sendmutex' in str(out['err'])
+    assert dict((p, read(qmail, p)) for p in tree(qmail) if not p.startswith('lock/')) == before
+
+
+def test_courier_control_file_swapped_for_a_fifo_after_the_listing_does_not_block(courier, monkeypatch):
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_queues
+    ctl = os.path.join(courier, '1700', 'C101')
+    real_files = store_queues._regular_files
+
+    def regular_files(top):
+        files = real_files(top)
+        if os.path.isfile(ctl):
+            os.unlink(ctl)
+            os.mkfifo(ctl)
+        return files
+    monkeypatch.setattr(store_queues, '_regular_files', regular_files)
+    st = CourierQueueStore({'msgs_dir': courier}, FakeRunner())
+    out = bounded(lambda: st.locate(ANN), ctl)
+    assert 'err' not in out and out['res']['found'] == 0     # C101, ann's only message, was skipped
