@@ -107,6 +107,6 @@ notes:
   - The subject's identifiers reach the commands the stores run on their standard input (C(doveadm -F -),
     C(horde-remove-user-data), the C(mysql) client), never on their command lines, which every local user
     can read. Only vpopmail's C(vuserinfo) and C(vdeluser) and, with the opt-in V(system_accounts) store,
-    C(usermod), C(userdel), C(loginctl) and C(pkill) take an account name, uid or domain as an argument:
-    on such hosts mount C(/proc) with C(hidepid=2) (see docs/erasure.md, "Hardening the hosts").
+    C(usermod), C(userdel), C(loginctl) and C(pkill) take an account name, uid or domain as an argument.
+    On such hosts mount C(/proc) with C(hidepid=2) (see docs/erasure.md, section Hardening the hosts).
 """

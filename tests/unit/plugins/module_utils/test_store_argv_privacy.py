@@ -164,8 +164,9 @@ def host(tmp_path):
     w(tmp_path / 'horde-remove-user-data', b'#!/bin/sh\n', 0o755)
     # KLMS (a manual step only) and logs
     w(tmp_path / 'klms' / 'klms-control', b'#!/bin/sh\n', 0o755)
-    w(tmp_path / 'log' / 'mail.log', b'Nov 23 10:00:01 mx1 postfix/smtp[11]: to=<ann@example.org>, status=sent\n'
-                                      b'Nov 23 10:00:02 mx1 postfix/smtp[11]: to=<bob@example.org>, status=sent\n')
+    mail_log = (b'Nov 23 10:00:01 mx1 postfix/smtp[11]: to=<ann@example.org>, status=sent\n'
+                b'Nov 23 10:00:02 mx1 postfix/smtp[11]: to=<bob@example.org>, status=sent\n')
+    w(tmp_path / 'log' / 'mail.log', mail_log)
     (tmp_path / 'journal').mkdir()
     (tmp_path / 'bundle').mkdir()
     return {

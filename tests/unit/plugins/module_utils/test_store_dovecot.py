@@ -147,8 +147,8 @@ class FakeDoveadm(object):
             fields = rest[0]
             _name, box = self._box(user, rest[1:])
             if fields == 'uid flags':
-                out = prefix + 'uid\tflags\n' + ''.join('%s\t%d\t%s\n' % (uname, uid, m[0])
-                                                         for uid, m in sorted(box['msgs'].items()))
+                rows = ''.join('%s\t%d\t%s\n' % (uname, uid, m[0]) for uid, m in sorted(box['msgs'].items()))
+                out = prefix + 'uid\tflags\n' + rows
                 return 0, out.encode(), b''
             if fields == 'text':
                 assert fmt == 'pager'

@@ -101,7 +101,7 @@ def dovecot():
     subprocess.run([DOVECOT, '-c', conf], check=True, env=env)
     children = []
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             if os.path.exists(os.path.join(top, 'run', 'anvil')):
                 break
             time.sleep(0.05)
@@ -117,7 +117,7 @@ def dovecot():
         with open(os.path.join(top, 'run', 'master.pid')) as fh:
             master = int(fh.read().strip())
         os.kill(master, signal.SIGTERM)
-        for _ in range(100):
+        for _attempt in range(100):
             try:
                 os.kill(master, 0)
             except ProcessLookupError:
