@@ -38,6 +38,7 @@ ARGUMENT_SPEC = dict(
     rejected=dict(type='bool', default=False),
     archive=dict(type='raw'),
     audit_dir=dict(type='str'),
+    hmac_key=dict(type='str', no_log=True),
 )
 
 
@@ -81,7 +82,8 @@ class ActionModule(ActionBase):
 
         audit_dir = args['audit_dir'] or request.get('audit_dir') or 'audit'
         try:
-            journal, path = write_record(os.path.abspath(os.path.expanduser(audit_dir)), record)
+            journal, path = write_record(os.path.abspath(os.path.expanduser(audit_dir)), record,
+                                         key=args['hmac_key'])
         except (OSError, RequestError) as err:
             result.update(failed=True, msg=str(err) if isinstance(err, RequestError) else
                           'the audit record cannot be written (%s, errno %s)'
@@ -93,6 +95,8 @@ class ActionModule(ActionBase):
             record=record,
             journal=journal,
             record_path=path,
+            chain_anchor='%d:%s' % (record['chain']['seq'], record['chain'].get('mac') or record['chain']['sha256']),
+            authenticated='mac' in record['chain'],
             failed_hosts=sorted(h for h, e in record['hosts'].items() if e.get('outcome') != 'ok'),
             report=report_lines(record),
             msg='audit record written: %s' % path,

@@ -24,6 +24,11 @@ description:
   - The record is appended as one line to C(audit.jsonl) (under an exclusive lock; the file is only ever
     appended to) and written to its own file C(<request id>.<action>.json) (a number is added when it
     exists). Files are mode 0600 in a directory of mode 0700.
+  - "Each record is chained to the one before it: its C(chain) field holds its position C(seq), the previous
+    record's MAC C(prev), a key id C(kid) and C(mac), an HMAC-SHA256 over C(prev), C(seq) and the record, keyed
+    with a key derived from O(hmac_key) (never the key itself). M(mailprivacy.gdpr.audit_verify) reports a record
+    that was edited, removed, reordered or inserted. Without a usable O(hmac_key) (a request refused for its key)
+    the record is linked with a plain SHA-256 instead and counts as unauthenticated."
   - The host results are read from the registered variables C(<result_prefix><step>) of every host in O(hosts).
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
@@ -86,9 +91,16 @@ options:
   audit_dir:
     description: Directory of the audit trail; default the C(audit_dir) of O(request), else C(audit).
     type: str
+  hmac_key:
+    description:
+      - The request HMAC key (C(gdpr_hmac_key), from a vault), at least 16 characters. The chain's MAC key is
+        derived from it. Without it the record is appended unauthenticated.
+    type: str
+    version_added: 0.5.0
 seealso:
   - module: mailprivacy.gdpr.subject_request
   - module: mailprivacy.gdpr.bundle_join
+  - module: mailprivacy.gdpr.audit_verify
 """
 
 EXAMPLES = r"""
@@ -98,6 +110,7 @@ EXAMPLES = r"""
     subject: "{{ gdpr_subject | default(omit) }}"
     hosts: "{{ gdpr_request_hosts }}"
     steps: [find]
+    hmac_key: "{{ gdpr_hmac_key }}"
   check_mode: false
   register: audit
 """
@@ -119,6 +132,16 @@ record_path:
   description: Path of the record's own JSON file.
   returned: success
   type: str
+chain_anchor:
+  description:
+    - The record's place in the chain, C(SEQ:MAC); kept outside the audit directory (the job log of AWX keeps
+      it), it is an anchor for O(mailprivacy.gdpr.audit_verify#module:expected_head).
+  returned: success
+  type: str
+authenticated:
+  description: Whether the record carries a MAC (false without a usable O(hmac_key)).
+  returned: success
+  type: bool
 failed_hosts:
   description: Hosts whose outcome is not V(ok).
   returned: success

@@ -38,6 +38,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry im
     store_names,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject, SubjectError
+from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils import audit_chain
 
 AUDIT_FORMAT = 'mailprivacy.gdpr/audit'
 AUDIT_VERSION = 1
@@ -556,20 +557,30 @@ def _safe_name(value):
     return re.sub(r'[^A-Za-z0-9._-]', '_', value or 'request')[:80]
 
 
-def write_record(audit_dir, record):
+def write_record(audit_dir, record, key=None):
     """Append the record to ``audit.jsonl`` (one line, under an exclusive lock) and write it
     to its own file ``<request id>.<action>.json`` (a number is added when that exists).
-    Both mode 0600. Returns (journal path, record path)."""
+    Both mode 0600. Returns (journal path, record path).
+
+    Under the lock the record is chained to the journal's last record (``audit_chain``):
+    ``record['chain']`` is set to {v, seq, prev, kid, mac}, the MAC keyed with a key derived
+    from ``key`` (the request HMAC key); without a usable key (a request refused for its key)
+    the link is a plain SHA-256 and the record counts as unauthenticated."""
     directory = private_dir(audit_dir, 'gdpr_audit_dir')
-    line = (json.dumps(record, sort_keys=True, separators=(',', ':')) + '\n').encode('utf-8')
+    chain_key = audit_chain.derive_key(key) if audit_chain.usable_key(key) else None
+    record.pop('chain', None)
     journal = os.path.join(directory, JOURNAL)
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
     fd = os.open(journal, flags, 0o600)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, 'the audit journal is not a regular file')
         os.fchmod(fd, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
+        seq, prev, needs_newline = audit_chain.tail(fd)
+        record['chain'] = audit_chain.seal(record, seq + 1, prev, chain_key)
+        line = (b'\n' if needs_newline else b'') + (
+            json.dumps(record, sort_keys=True, separators=(',', ':')) + '\n').encode('utf-8')
         view = memoryview(line)
         while view:
             written = os.write(fd, view)

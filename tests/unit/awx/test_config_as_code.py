@@ -50,8 +50,8 @@ def _surveys(play):
     }
 
 
-def _task(play, module):
-    tasks = [t for t in play["tasks"] if module in t]
+def _task(play, module, name=None):
+    tasks = [t for t in play["tasks"] if module in t and (name is None or t[module].get("name") == name)]
     assert len(tasks) == 1, module
     return tasks[0]
 
@@ -112,7 +112,7 @@ def test_drift_check_runs_in_check_mode_fails_on_drift_and_is_nightly(play):
     assert drift["playbook"] == "playbooks/compliance_check.yml"
     assert drift["job_type"] == "check" and drift["diff_mode"] is True
     assert drift["extra_vars"] == {"mailprivacy_fail_on_drift": True}
-    schedule = _task(play, "awx.awx.schedule")["awx.awx.schedule"]
+    schedule = _task(play, "awx.awx.schedule", "{{ mailprivacy_awx_prefix }}nightly drift check")["awx.awx.schedule"]
     assert schedule["unified_job_template"] == "{{ mailprivacy_awx_prefix }}drift check"
     assert schedule["enabled"] is True
     rrule = play["vars"]["mailprivacy_awx_drift_schedule_rrule"]
@@ -172,3 +172,21 @@ def test_execution_environment_definition():
     assert [f["dest"] for f in ee["additional_build_files"]] == ["collections"]
     with open(os.path.join(ROOT, "meta", "runtime.yml"), encoding="utf-8") as handle:
         assert yaml.safe_load(handle)["requires_ansible"] == ">=2.19.0"
+
+
+def test_audit_trail_check_template_and_schedule(play):
+    """The audit trail check (issue 12): audit_verify.yml with the HMAC key credential, an
+    optional anchor question that asks for nothing personal, a nightly schedule."""
+    by_name = dict((t["name"], t) for t in play["vars"]["__job_templates"])
+    check = by_name["audit trail check"]
+    assert check["playbook"] == "playbooks/audit_verify.yml" and check["hmac"] is True
+    assert check["job_type"] == "run" and check["extra_vars"] == {}
+    spec = play["vars"]["__audit_survey"]["spec"]
+    assert [q["variable"] for q in spec] == ["gdpr_audit_expected_head"] and spec[0]["required"] is False
+    assert check["survey"] in play["vars"]["__surveys"]
+    text = (spec[0]["question_name"] + " " + spec[0]["question_description"]).lower()
+    assert not [w for w in ("address", "login", "domain", "user", "name of") if w in text]
+    schedule = _task(play, "awx.awx.schedule", "{{ mailprivacy_awx_prefix }}nightly audit trail check")["awx.awx.schedule"]
+    assert schedule["unified_job_template"] == "{{ mailprivacy_awx_prefix }}audit trail check"
+    assert schedule["enabled"] is True
+    assert "FREQ=DAILY" in play["vars"]["mailprivacy_awx_audit_schedule_rrule"]

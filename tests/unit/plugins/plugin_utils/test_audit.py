@@ -270,8 +270,12 @@ def test_write_record_appends_and_keeps_one_file_per_request(tmp_path):
     assert os.path.basename(first) == '%s.export.json' % rec['request_id']
     assert os.path.basename(second) == '%s.export.2.json' % rec['request_id']
     with open(journal) as handle:
-        lines = handle.read().splitlines()
-    assert len(lines) == 2 and json.loads(lines[0]) == rec == json.loads(lines[1])
+        lines = [json.loads(line) for line in handle.read().splitlines()]
+    # the same record twice, each chained to the one before it (unauthenticated: no key given)
+    chains = [line.pop('chain') for line in lines]
+    rec.pop('chain')
+    assert len(lines) == 2 and lines[0] == rec == lines[1]
+    assert [c['seq'] for c in chains] == [1, 2] and chains[1]['prev'] == chains[0]['sha256']
     assert stat.S_IMODE(os.stat(str(directory)).st_mode) == 0o700
     for name in os.listdir(str(directory)):
         assert stat.S_IMODE(os.stat(str(directory / name)).st_mode) == 0o600
