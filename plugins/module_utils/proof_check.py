@@ -729,7 +729,8 @@ def run_check(subject, stores, clock=time.monotonic):
                 continue
             out['ran'] = True
         except Exception as err:  # pylint: disable=broad-except
-            errors.append('%s: %s' % (store.name, safe_error(err)))
+            msg = safe_error(err)
+            errors.append(msg if msg.startswith(store.name + ':') else '%s: %s' % (store.name, msg))
     out['candidates'] = out['lines'] + out['journal']
     out['seconds'] = round(clock() - began, 3)
     if errors:

@@ -356,7 +356,8 @@ def independent_check(subject, classes, store_options=None, context=None, check_
         try:
             stores.append(cls(_store_options(cls, store_options, context), runner))
         except Exception as err:  # pylint: disable=broad-except
-            errors.append('%s: %s' % (cls.name, safe_error(err)))
+            msg = safe_error(err)
+            errors.append(msg if msg.startswith(cls.name + ':') else '%s: %s' % (cls.name, msg))
     out = run_check(subject, stores)
     if errors:
         out['error'] = '; '.join(errors + ([out['error']] if out.get('error') else []))
