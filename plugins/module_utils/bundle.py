@@ -270,6 +270,9 @@ class Budget(object):
 
 # ------------------------------------------------------------------------------ registry
 _BUDGETS = {}
+# default budgets kept at most (stores run without subject_export: unit tests); each holds two
+# file descriptors, the oldest is closed first
+MAX_DEFAULT_BUDGETS = 16
 
 
 def open_budget(bundle_dir, max_size=DEFAULT_MAX_SIZE, check_space=True):
@@ -304,6 +307,9 @@ def budget_for(bundle_dir, what='bundle'):
             raise StoreError('%s: the bundle directory was replaced during the export; refusing' % what)
         del _BUDGETS[key]
         budget.close()
+    defaults = [k for k, value in _BUDGETS.items() if not value.registered]
+    for old in defaults[:max(0, len(defaults) - MAX_DEFAULT_BUDGETS + 1)]:
+        _BUDGETS.pop(old).close()
     budget = Budget.open(key, what=what)
     _BUDGETS[key] = budget
     return budget

@@ -333,3 +333,13 @@ def test_log_export_fails_on_a_bundle_write_error(tmp_path, work, budget_of, mon
     with pytest.raises(BundleLimitError, match='not enough free space'):
         store.export(Subject.from_params(addresses=['ann@example.com']), str(work))
     assert files_below(work) == [] and budget.failure()
+
+
+def test_default_budgets_do_not_pile_up(tmp_path):
+    before = len(os.listdir('/proc/self/fd'))
+    for i in range(3 * bundle.MAX_DEFAULT_BUDGETS):
+        path = tmp_path / ('b%d' % i)
+        path.mkdir()
+        DemoStore().write_bundle_file(str(path), 'x.txt', [b'x'], 'live', 1)
+    assert len([b for b in bundle._BUDGETS.values() if not b.registered]) <= bundle.MAX_DEFAULT_BUDGETS  # pylint: disable=protected-access
+    assert len(os.listdir('/proc/self/fd')) <= before + 2 * bundle.MAX_DEFAULT_BUDGETS
