@@ -123,6 +123,8 @@ class Budget(object):
         try:
             with fsops.Dir.open(parent or '/') as handle:
                 root = handle.sub(name)
+        except fsops.FsError as err:
+            raise StoreError('%s: the bundle directory is missing or a symbolic link (%s)' % (what, err.strerror))
         except (OSError, ValueError):
             raise StoreError('%s: the bundle directory is missing or a symbolic link' % what)
         try:
