@@ -39,7 +39,9 @@ import hashlib
 import json
 import os
 import re
+import stat
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 
 TEMP_DIR = '.mailprivacy-rewrite'
@@ -239,30 +241,6 @@ def _pid_alive(pid):
     return True
 
 
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _copy_xattrs(src, dst):
-    """Copy every extended attribute (ACLs included); a file system without them is fine."""
-    try:
-        names = os.listxattr(src)
-    except OSError as err:
-        if err.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
-            return
-        raise
-    for name in names:
-        try:
-            os.setxattr(dst, name, os.getxattr(src, name))
-        except OSError as err:
-            if err.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP):
-                raise
-
-
 class JournalRewriter(object):
     """Rewrites journal files without the entries a matcher finds (see the module docstring)."""
 
@@ -311,37 +289,68 @@ class JournalRewriter(object):
 
     @staticmethod
     def temp_dir(top):
-        path = os.path.join(top, TEMP_DIR)
+        """The hidden temporary directory under the journal directory ``top``, created 0700
+        from a handle of ``top`` (never through a symbolic link)."""
         try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass
-        if os.path.islink(path) or not os.path.isdir(path):
+            with fsops.Dir.open(top) as handle:
+                handle.mkdir(TEMP_DIR, 0o700).close()
+        except fsops.FsError:
             raise StoreError('journal: the temporary directory is not a directory')
-        return path
+        return os.path.join(top, TEMP_DIR)
 
     @staticmethod
     def lock(tmpdir):
         """An exclusive lock held while rewriting (one erasure at a time per journal)."""
-        fd = os.open(os.path.join(tmpdir, 'lock'), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        with fsops.Dir.open(tmpdir) as handle:
+            fd = os.open('lock', os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600,
+                         dir_fd=handle.fd)
         fcntl.flock(fd, fcntl.LOCK_EX)
         return fd
 
     @staticmethod
     def remove_stale(tmpdir):
-        """Temporary files of runs that died (their process is gone)."""
+        """Temporary files of runs that died (their process is gone), removed from a handle
+        of the temporary directory."""
         removed = 0
-        for name in os.listdir(tmpdir):
-            match = _TEMP_NAME.match(name)
-            if match and not _pid_alive(int(match.group(1))):
-                os.unlink(os.path.join(tmpdir, name))
-                removed += 1
+        with fsops.Dir.open(tmpdir) as handle:
+            for name, st in handle.entries():
+                match = _TEMP_NAME.match(name)
+                if match and stat.S_ISREG(st.st_mode) and not _pid_alive(int(match.group(1))):
+                    handle.unlink(name, missing_ok=True)
+                    removed += 1
         return removed
 
     def rewrite(self, path, tmpdir):
-        """Replace ``path`` by a copy without the subject's entries; the number dropped."""
-        before = os.stat(path, follow_symlinks=False)
-        tmp = os.path.join(tmpdir, '%d-%s.journal' % (os.getpid(), os.urandom(8).hex()))
+        """Replace ``path`` by a copy without the subject's entries; the number dropped.
+
+        The journal tools read and write by path; everything else happens from handles: the
+        original is opened once (a regular file, no link) for its metadata, the copy gets owner,
+        mode, extended attributes (ACLs) and times from handle to handle, and is renamed from the
+        temporary directory's handle into the journal directory's handle."""
+        directory, name = os.path.split(path)
+        tmp_name = '%d-%s.journal' % (os.getpid(), os.urandom(8).hex())
+        tmp = os.path.join(tmpdir, tmp_name)
+        try:
+            jdir = fsops.Dir.open(directory)
+        except fsops.FsError:
+            raise StoreError('journal: a journal directory passes through a symbolic link; it is kept')
+        try:
+            tdir = fsops.Dir.open(tmpdir)
+            try:
+                try:
+                    src_fd, before = jdir.open_file(name)
+                except fsops.FsError:
+                    raise StoreError('journal: a journal file is not a regular file; it is kept')
+                try:
+                    return self._rewrite(path, tmp, jdir, name, tdir, tmp_name, src_fd, before)
+                finally:
+                    os.close(src_fd)
+            finally:
+                tdir.close()
+        finally:
+            jdir.close()
+
+    def _rewrite(self, path, tmp, jdir, name, tdir, tmp_name, src_fd, before):
         kept_digest = hashlib.sha256()
         kept = dropped = 0
         try:
@@ -355,39 +364,33 @@ class JournalRewriter(object):
                         dst.write(b''.join(rec for _name, rec in fields) + b'\n')
                         kept_digest.update(hashlib.sha256(entry_key(fields)).digest())
             if not dropped:
-                self._discard(tmp)
+                tdir.unlink(tmp_name, missing_ok=True)
                 return 0
             if kept:
                 self._verify(tmp, kept, kept_digest.hexdigest())
-                os.chown(tmp, before.st_uid, before.st_gid)
-                os.chmod(tmp, before.st_mode & 0o7777)
-                _copy_xattrs(path, tmp)
-                os.utime(tmp, ns=(before.st_atime_ns, before.st_mtime_ns))
-                fd = os.open(tmp, os.O_RDONLY)
                 try:
+                    fd, _st = tdir.open_file(tmp_name)
+                except fsops.FsError:
+                    raise StoreError('journal: the rewritten journal file is not a regular file; the original is kept')
+                try:
+                    fsops.copy_metadata(before, fd, src_fd, times=True)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-            now = os.stat(path, follow_symlinks=False)
-            if (now.st_ino, now.st_size, now.st_mtime_ns) != (before.st_ino, before.st_size, before.st_mtime_ns):
+            now = jdir.lstat(name)
+            if now is None or (now.st_ino, now.st_size, now.st_mtime_ns) != (before.st_ino, before.st_size,
+                                                                              before.st_mtime_ns):
                 raise StoreError('journal: a journal file changed while it was rewritten; it is kept')
             if kept:
-                os.rename(tmp, path)
+                tdir.rename(tmp_name, name, dst_dir=jdir)
             else:
-                self._discard(tmp)
-                os.unlink(path)
-            _fsync_dir(os.path.dirname(path))
+                tdir.unlink(tmp_name, missing_ok=True)
+                jdir.unlink(name)
+            jdir.fsync()
         except BaseException:
-            self._discard(tmp)
+            tdir.unlink(tmp_name, missing_ok=True)
             raise
         return dropped
-
-    @staticmethod
-    def _discard(tmp):
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
 
     def _verify(self, tmp, kept, expected):
         digest = hashlib.sha256()

@@ -574,3 +574,25 @@ def test_persistent_copy_back_failure_keeps_the_redacted_copy(tmp_path, monkeypa
     st = os.stat(str(tmp_path / kept[0]))
     assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (os.geteuid(), 0o600)
     assert not [n for n in os.listdir(str(tmp_path)) if n.endswith(log_redact.TMP_SUFFIX)]
+
+
+# ------------------------------------------------------------------------------ journal rewrite
+@needs_root
+def test_journal_temp_dir_is_never_made_through_a_user_link(tmp_path):
+    """The journal rewrite's hidden temporary directory is created from a handle of the journal
+    directory: a path through a link a user owns is refused, nothing is created behind it."""
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_journal_rewrite as jr  # pylint: disable=import-outside-toplevel
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError  # pylint: disable=import-outside-toplevel
+    target = tmp_path / 'elsewhere'
+    (target / 'journal').mkdir(parents=True)
+    owned = tmp_path / 'owned'
+    owned.mkdir()
+    os.chown(str(owned), NOBODY, NOBODY)
+    user_link(str(target), str(owned / 'link'))
+    with pytest.raises(StoreError):
+        jr.JournalRewriter.temp_dir(str(owned / 'link' / 'journal'))
+    assert os.listdir(str(target / 'journal')) == []
+    good = tmp_path / 'journal'
+    good.mkdir()
+    assert jr.JournalRewriter.temp_dir(str(good)) == str(good / jr.TEMP_DIR)
+    assert stat.S_IMODE(os.stat(str(good / jr.TEMP_DIR)).st_mode) == 0o700
