@@ -361,28 +361,47 @@ def _ip6_forms(groups, dotted):
     return forms
 
 
-def _ip6_needles(groups, limit):
-    """Lower-case literals one of which every spelling (_ip6_forms) contains: a chain of
-    consecutive non-zero groups before ``limit``, the first in its shortest spelling (leading
-    zeros only prepend), each further one in every spelling, then ':' when a group follows
-    (a non-zero group is never compressed away, and whatever follows it starts with ':').
-    The chain with the longest shortest needle wins, the later one on a tie (host bits vary
-    more than network prefixes)."""
+def _ip6_needles(groups, dotted, mapped):
+    """Lower-case literals one of which every spelling of an IPv6 address contains (the hex
+    spellings of _ip6_forms, and with ``dotted`` also those with a dotted IPv4 tail).
+
+    A candidate is a chain of consecutive non-zero groups: the first in its shortest spelling
+    (leading zeros only prepend), each further one in every spelling, then what must follow
+    the chain: ':' before another non-zero group (never compressed away); ':' and ':' or '0'
+    before a zero group (compressed, or spelled); nothing at the end of the address. A chain
+    that ends before group 6 is in the dotted spellings too; one that reaches into the last
+    two groups needs ':' and the dotted tail as a further needle. Each needle costs the
+    scanner one pass over the text, so the fewest needles win among the selective candidates
+    (a needle of 8 or more characters, counting 3 for a zero group or the end that follows);
+    then the longest, then the later chain (host bits vary more than network prefixes). The
+    lone 'ffff' group of an IPv4-mapped address is never a candidate (every mapped address in
+    a Courier log has it)."""
     best = None
-    for start in range(limit):
+    for start in range(8):
         if groups[start] == 0:
             continue
         needles = [b'%x' % groups[start]]
         k = start + 1
-        while k < limit and groups[k] and len(needles) * len(_spellings(groups[k])) <= _MAX_SPELLINGS:
+        while True:
+            if k == 8:
+                found, bonus = list(needles), 3
+            elif groups[k] == 0:
+                found, bonus = [n + b':' + tail for n in needles for tail in (b':', b'0')], 3
+            else:
+                found, bonus = [n + b':' for n in needles], 0
+            if not (mapped and start == 5 and k == 6):
+                cost = len(found) + (1 if dotted and k > 6 else 0)
+                value = min(len(n) for n in found) + bonus
+                key = (value >= 8, -cost if value >= 8 else value, value, start)
+                if cost <= _MAX_SPELLINGS and (best is None or key > best[0]):
+                    best = (key, found, dotted and k > 6)
+            if k == 8 or groups[k] == 0 or len(needles) * len(_spellings(groups[k])) > _MAX_SPELLINGS:
+                break
             needles = [n + b':' + sp for n in needles for sp in _spellings(groups[k])]
             k += 1
-        if k < 8:
-            needles = [n + b':' for n in needles]
-        score = min(len(n) for n in needles)
-        if best is None or score >= best[0]:
-            best = (score, needles)
-    return best[1] if best else []
+    if best is None:
+        return [], dotted
+    return best[1], best[2]
 
 
 def _ip_patterns(ip):
@@ -401,15 +420,19 @@ def _ip_patterns(ip):
 
 def _ip_needles(ip):
     """[(needle, forbid_before or None, forbid_after)] for _ip_patterns(ip): the dotted IPv4
-    address anchored, the IPv6 spellings through unanchored group chains."""
+    address anchored; the hex spellings of the IPv6 address through unanchored group chains,
+    its spellings with a dotted tail through ':' and the tail."""
     v4, v6 = _ip_pair(ip)
     out = []
     if v4 is not None:
         out.append((str(v4).encode('ascii'), _IP4_PRE_SET, frozenset(b'0123456789')))
     groups = _ip6_groups(v6)
-    limit = 6 if v4 is None and any(groups[:6]) else 8
-    for needle in _ip6_needles(groups, limit):
+    needles, need_tail = _ip6_needles(groups, v4 is None and any(groups[:6]), v4 is not None)
+    for needle in needles:
         out.append((needle, None, frozenset()))
+    if need_tail:
+        tail = '%d.%d.%d.%d' % (groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255)
+        out.append((b':' + tail.encode('ascii'), None, frozenset()))   # a ':' always stands before the tail
     return out
 
 

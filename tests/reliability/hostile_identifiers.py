@@ -81,4 +81,15 @@ HOSTILE = [
     ('ips', '192.0.2.0/24', 'network instead of address'),
     ('domain', '192.0.2.1', 'IP as domain'),
     ('domain', 'ann@example.com', 'address as domain'),
+    # spellings that logs hold but an operator must not give (issue 12): the subject is given
+    # plainly and every such form is matched; a value in one of them is refused, not guessed at
+    ('addresses', 'ann%40example.com', 'percent-encoded at sign'),
+    ('addresses', '"ann"@example.com', 'quoted local part'),
+    ('addresses', 'ann%2Btag@example.com', 'percent-encoded tag separator'),
+    ('ips', '%', 'percent sign alone'),
+    ('ips', '192.0.2.1%25', 'percent-encoded zone suffix'),
+    ('ips', '[::ffff:192.0.2.4]', 'bracketed IPv6 address'),
+    ('ips', '::ffff:127.0.0.1', 'IPv4-mapped loopback'),
+    ('ips', '::ffff:0.0.0.0', 'IPv4-mapped unspecified'),
+    ('ips', '192.000.002.004', 'IPv4 with leading zeros (octal in some parsers)'),
 ]

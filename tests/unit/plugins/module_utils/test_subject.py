@@ -719,3 +719,18 @@ def test_property_glued_lookalikes_never_match(local, domain, data, glue, tail):
     after = ('%s@%s%s' % (local, domain, tail)).encode() if '@' in form else ('%s%%40%s%s' % (local, domain, tail)).encode()
     assert not _found(subject, b'to=<' + before + b'>')
     assert not _found(subject, b'to=<' + after + b'>')
+
+
+@pytest.mark.parametrize('given, most, lines', [
+    ('2001:db8::1', 2, [b'rip=2001:db8:1a2b::4c, lip=192.0.2.10', b'rip=2001:db8:77::1']),
+    ('2001:db8:85a3::8a2e:370:7334', 2, [b'rip=2001:db8:1a2b::4c', b'rip=2001:db8:85a4::8a2e:370:7334']),
+    ('fe80::1ff:fe23:4567:890a', 1, [b'from fe80::1ff:fe24:4567:890a', b'rip=2001:db8::1']),
+    ('192.0.2.4', 2, [b'ip=[::ffff:198.51.100.7]', b'ip=[::ffff:c633:6407]', b'rip=2001:db8::1']),
+])
+def test_ip_needles_are_few_and_miss_the_neighbours(given, most, lines):
+    """Each needle costs the scanner a pass over the text: a handful, none in a neighbour's line
+    (the IPv4-mapped prefix alone, or a shared /32, would make every such line a candidate)."""
+    subject = Subject.from_params(ips=[given])
+    assert len([n for n, anchored, _b, _a in subject.prefilter() if not anchored]) <= most
+    for line in lines:
+        assert not any(n in line.lower() for n in subject.needles()), line
