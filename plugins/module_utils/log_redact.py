@@ -6,14 +6,30 @@
 subject's identifiers, or (debug mode) every line that carries a password or authentication
 debug output. Python standard library only; no Ansible import.
 
-Entry point: :func:`redact_file` ``(path, matcher, mode='remove'|'mask', check_mode=False)``
-returns ``{'lines_matched', 'lines_changed', 'changed'}`` (counts only, never content).
+Entry points: :func:`redact_file` ``(path, matcher, mode='remove'|'mask', check_mode=False)``
+and :func:`redact_logfile` ``(logfile, ...)`` (a file :class:`store_logs.LogStore` found) return
+``{'lines_matched', 'lines_changed', 'changed'}`` (counts only, never content).
 
 Matchers: :class:`SubjectMatcher` (a :class:`~.subject.Subject`, through the needle prefilter
 of ``store_logs.LineMatcher``) and :class:`DebugMatcher` (the :data:`DEBUG_PATTERNS` list plus a
 small state machine for ``recordio`` SMTP transcripts). A matcher has ``hits(buf, start, end)``
 (sorted ``(line_start, line_end)`` of matching lines) and ``mask(line)`` (the line with every
 identifier replaced by the token, or None when the matcher can only remove).
+
+How a file is opened
+--------------------
+The directory is opened with :meth:`fsops.Dir.open` (one component at a time, no symbolic link
+that a user other than root controls; :func:`redact_logfile` reopens the directory a
+:class:`store_logs.LogFile` was found in and checks its identity), the file once from that handle
+with ``O_NOFOLLOW|O_NONBLOCK`` (a FIFO swapped in cannot block; it must be a regular file, and
+the file that was found). Everything is read from that handle, and every name (temporary file,
+rename, clean-up) is relative to the directory handle: a user who owns a directory on the way
+and swaps a subdirectory for a link cannot make root read or write anything else. Refused (the
+file untouched, :class:`RedactError`): symbolic links, non-regular files, a file replaced since
+it was found, a file with more than one hard link (a user can hard-link another file into their
+log directory: rewriting it in place would change that file, a rename would split the link),
+a file system without the free space for the temporary copy (its size plus a margin, counted
+without root's reserved blocks).
 
 How a file is replaced
 ----------------------
@@ -22,30 +38,44 @@ How a file is replaced
 * **Rotated plain files, compressed files (.gz/.bz2/.xz, format from the magic bytes,
   recompressed in the same format: gzip through zlib at :data:`GZIP_LEVEL`, bzip2 level 9,
   xz preset 6) and multilog archives (``@*.s``)**: the redacted content is written to a
-  temporary file in the same directory (``.mailprivacy-redact.<hash>.<random>.tmp``), which
-  gets owner, group and mode first, is fsynced, gets the original atime/mtime and is renamed
-  over the file; the directory is fsynced. Before the rename the original's size and mtime are
-  checked again: a file that changed meanwhile is not replaced (:class:`RedactError`). A kill
-  at any point leaves the original or the redacted file; a later run removes stale temporary
-  files of the files it processes. Plain output is written in large aligned pieces by a
-  writer thread, with ``O_DIRECT`` where the file system supports it (see
-  :class:`_PlainWriter`): it is fsynced anyway, so it need not pass through the page cache.
+  temporary file in the same directory (``.mailprivacy-redact.<hash>.<random>.tmp``, created
+  from the directory handle), which gets owner, group, mode and extended attributes (POSIX
+  ACLs, labels; a default ACL it inherited from the directory is dropped when the original has
+  none) first, is fsynced, gets the original atime/mtime and is renamed over the file; the
+  directory is fsynced. Before the rename the original's size, mtime, link count and identity,
+  and the temporary file's identity, are checked again: a file that changed meanwhile is not
+  replaced (:class:`RedactError`). A kill at any point leaves the original or the redacted
+  file; a later run removes stale temporary files of the files it processes. Plain output is
+  written in large aligned pieces by a writer thread, with ``O_DIRECT`` where the file system
+  supports it (see :class:`_PlainWriter`): it is fsynced anyway, so it need not pass through the
+  page cache. A plain file with holes (sparse) is written through :class:`fsops.SparseWriter`
+  instead, so the copy keeps its holes (whole blocks of NUL bytes are left unwritten).
 * **Live plain files** (category ``live``, multilog ``current``, or any plain file that a
   process holds open for writing) are rewritten **in place, under the same inode**, because a
   writer that keeps an ``O_APPEND`` descriptor (rsyslog, multilog) would go on writing to the
   old inode after a rename and its lines would be lost. The content up to the current size is
-  redacted into a temporary copy; appended bytes are carried over in rounds until little is
-  left; then the processes that hold the file open for writing (found in ``/proc/*/fdinfo``)
-  are paused with SIGSTOP (for milliseconds: only the last appended bytes and the copy-back of
-  the temporary file remain), the rest is carried over, the copy is written back at offset 0,
-  the file is truncated to its new length, fsynced, gets its times back, and the writers get
-  SIGCONT. Nothing a paused writer wrote can fall between the last read and the truncation.
-  A watchdog process (forked before the first SIGSTOP, in its own session) resumes the writers
-  if this process dies, and if it dies during the copy-back it finishes the copy-back first
-  (the temporary copy is complete at that point), so a kill never leaves a half-written live
-  file. Limits (documented): a process that opens the file for the first time between the last
-  scan of ``/proc`` and the truncation (open-write-close per line) could lose that line; PID 1
-  cannot be paused (the file is refused then).
+  redacted into a temporary copy (root's, 0600); appended bytes are carried over in rounds until
+  little is left; then the processes that hold the file open for writing (found in
+  ``/proc/*/fdinfo``) are paused with SIGSTOP (for milliseconds: only the last appended bytes and
+  the copy-back of the temporary file remain), the rest is carried over, the copy is written
+  back at offset 0, the file is truncated to its new length, gets its times back, and the
+  writers get SIGCONT; the file is fsynced after they resumed. Nothing a paused writer wrote can
+  fall between the last read and the truncation. When the copy is longer than the file (masking
+  can make lines longer) or the file has holes, the blocks the copy-back needs are reserved
+  first (``posix_fallocate`` through :func:`fsops.reserve`; where a file system cannot reserve,
+  the growth must be free): without the space the file keeps its length, bytes and times and the
+  writers resume, so a full disk never stops a copy-back half-way. A write error during the
+  copy-back makes it start again from the complete temporary copy (:data:`COPY_BACK_TRIES`), and
+  so does any other exception (KeyboardInterrupt) before it is passed on; should every try fail,
+  the complete redacted copy is kept beside the file (``.mailprivacy-redact.*.kept``, root's,
+  never removed by a later run) and the error says so. A watchdog process (forked before the
+  first SIGSTOP, in its own session) resumes the writers if this process dies; if it dies during
+  the reservation it gives the file its old length and times back, and if it dies during the
+  copy-back it finishes the copy-back first (the temporary copy is complete at that point), so a
+  kill never leaves a half-written live file. Limits (documented): a process that opens the file
+  for the first time between the last scan of ``/proc`` and the truncation (open-write-close per
+  line) could lose that line; PID 1 cannot be paused (the file is refused then); the holes of a
+  live sparse file are written out as NUL bytes.
 * An ``flock`` on the file serialises concurrent redactions of the same file (and a watchdog
   still finishing a copy-back holds it too).
 

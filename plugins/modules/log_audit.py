@@ -107,6 +107,10 @@ options:
     default: true
 notes:
   - Needs root to read every log. Uses the Python standard library only.
+  - Files are found and opened from directory handles, never through a symbolic link that a user other than root
+    controls and never blocking (a service user who owns a log directory can put a FIFO or a link in place of a log
+    file); each is read through the handle that was checked, with plain reads. A FIFO or other non-regular file, a
+    link, a file replaced since it was found and a file truncated while it was read are counted in RV(problems).
   - Counts are of lines, per pattern; one line with an address and an IP counts once for V(email) and once
     for V(ipv4). An IPv4-mapped IPv6 address counts as V(ipv4).
 seealso:

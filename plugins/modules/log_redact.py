@@ -69,7 +69,8 @@ options:
         C(/var/log/mail.log*), C(mail.info*), C(mail.warn*), C(mail.err*), C(syslog*), C(dovecot*.log*),
         C(/var/log/horde/*.log*), C(/var/log/qmail/**) and C(/var/log/auth.log*) (PAM's lines for the mail logins).
       - Symbolic links and files behind symbolic links are refused, so are files that are not regular files
-        and files whose compression cannot be read.
+        (FIFOs, sockets, devices) and files whose compression cannot be read. The part of a glob without
+        wildcards may pass through a symbolic link only when root owns it in a directory only root can change.
     type: list
     elements: str
   extra_paths:
@@ -132,6 +133,18 @@ notes:
   - Needs root to read and rewrite the logs and to pause the processes writing them. Linux only (C(/proc)).
   - A file that is refused or fails is counted in RV(refused) by reason and makes the module fail after
     every other file was processed.
+  - Log directories may belong to the service users (the qmail role makes C(/var/log/qmail) C(qmaill)'s), who can
+    swap a subdirectory for a symbolic link or a file for a FIFO while the module runs. Files are found and opened
+    from directory handles, never through a symbolic link and never blocking, and everything is read from the
+    handle that was checked; the temporary copy is created, renamed and removed relative to the same directory
+    handle. A file or directory that is no longer the one found, a FIFO or other non-regular file, and a file with
+    more than one hard link (rewriting it would change or split the other names) are refused and counted.
+  - Replaced files keep their owner, group, mode, extended attributes (POSIX ACLs) and times; a sparse file keeps
+    its holes. There must be free space for the temporary copy (the file's size plus a margin, without root's
+    reserved blocks), otherwise the file is refused before anything is written.
+  - When masking makes a live file longer, the space is reserved before the first byte is written back; without
+    it the file is refused, unchanged. A live file is never left cut in the middle of a line by an error or a kill
+    (the copy-back is finished from the complete temporary copy).
 seealso:
   - module: mailprivacy.gdpr.subject_find
 """
