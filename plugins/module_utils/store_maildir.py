@@ -31,8 +31,21 @@ tree; a tree whose home is shared with another account of the password database,
 that points elsewhere or a main path that is not a Maildir makes the store refuse, for
 reading and for erasing alike (reading another user's mail would be as bad as deleting it).
 
-Also holds the small helpers the account stores share (confinement test, crash-safe tree
-removal; the bundle writer, from module_utils/bundle.py).
+The trees belong to mail users, who can swap a directory for a link or a file for a FIFO while
+root reads them, so nothing is looked up twice (:class:`TreeRef`): the root is opened with
+:meth:`fsops.Dir.open` (a link on the way only when root controls it), every directory below
+it with ``O_NOFOLLOW`` from its parent's handle; messages are listed with :func:`fsops.walk`,
+counted by their lstat, opened relative to the directory that listed them
+(:meth:`fsops.Dir.open_file`: ``O_NOFOLLOW``, ``O_NONBLOCK``, a regular file and the listed
+inode, checked on the handle) and copied from that handle (``BundleWriter.copy_fd``). A message
+file whose owner is neither the tree's owner nor root, or whose hard links are not all in the
+subject's trees (a hard link to a root-only file), is not the subject's message: neither
+counted nor exported (``reason``: files skipped: owner or links). Erasure renames a tree to its
+tombstone and removes it through its parent's handle (:func:`erase_tree`); removing such a
+hard link there only removes a name in the subject's tree, never the other file.
+
+Also holds the small helpers the account stores share (confinement from handles, crash-safe
+tree removal; the bundle writer, from module_utils/bundle.py).
 """
 
 from __future__ import annotations
