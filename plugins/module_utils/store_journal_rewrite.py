@@ -378,8 +378,8 @@ class JournalRewriter(object):
                 finally:
                     os.close(fd)
             now = jdir.lstat(name)
-            if now is None or (now.st_ino, now.st_size, now.st_mtime_ns) != (before.st_ino, before.st_size,
-                                                                              before.st_mtime_ns):
+            same = (before.st_ino, before.st_size, before.st_mtime_ns)
+            if now is None or (now.st_ino, now.st_size, now.st_mtime_ns) != same:
                 raise StoreError('journal: a journal file changed while it was rewritten; it is kept')
             if kept:
                 tdir.rename(tmp_name, name, dst_dir=jdir)
