@@ -10,16 +10,22 @@ whole mail domain for a customer account). It is built only through
 before anything is touched. Error messages name the field and position and say why a
 value is refused; they never contain the value.
 
-Matching rules (see :meth:`Subject.regex`):
+Matching rules (see :meth:`Subject.regex`; for operators: docs/erasure.md, "Matching rules"):
 
 * an address matches only as a whole address: not preceded by ``[A-Za-z0-9._%+-]`` (so
   ``joann@example.com`` is not ``ann@example.com``) and not followed by a domain character
   (``ann@example.com.evil`` is not ``ann@example.com``; a final dot that ends a sentence
-  is allowed); the domain is case-insensitive and found in its A-label (punycode) and
-  U-label (UTF-8) forms; the local part is compared exactly;
+  is allowed); an rsyslog ``#ooo`` escape or a URL percent-escape of a separator before it
+  (``mailto%3Aann%40...``) is a boundary; the domain is case-insensitive and found in its
+  A-label (punycode) and U-label (UTF-8) forms; the local part without ASCII letter case
+  unless ``local_part_case`` is ``sensitive`` (:attr:`Subject.case_sensitive_local`);
+* an address is also found percent-encoded (``ann%40example.com``, ``%2B`` tags, encoded
+  UTF-8), with a quoted local part (``"ann"@``, ``%22ann%22%40``) and, given qmail's
+  control/virtualdomains, as qmail-send's delivery name ``<prefix>-ann@example.com``;
 * with ``plus_separator`` set, ``ann+tag@example.com`` counts as ``ann@example.com``;
 * kind ``domain`` matches every address ``<anything>@domain``;
-* login names and IP addresses match as whole tokens.
+* login names match as whole tokens, exactly; IP addresses as whole tokens in every textual
+  form of the same address (IPv6 spellings, IPv4-mapped forms both ways).
 
 :meth:`Subject.needles` gives literal byte strings for a fast prefilter: every match of the
 regex contains at least one needle (in ``chunk.lower()`` when :attr:`Subject.fold_needles`

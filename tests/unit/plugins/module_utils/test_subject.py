@@ -513,7 +513,10 @@ def test_qmail_virtualdomains_lookup_is_qmails():
         parse_qmail_virtualdomains, qmail_virtual_prefix)
     entries = parse_qmail_virtualdomains(VIRTUALDOMAINS)
     assert ('example.com', 'example.com') in entries and len(entries) == 6
-    look = lambda addr, locs=(): qmail_virtual_prefix(addr.split('@')[0], addr.split('@')[1], entries, locs)  # noqa: E731
+
+    def look(addr, locs=()):
+        return qmail_virtual_prefix(addr.split('@')[0], addr.split('@')[1], entries, locs)
+
     assert look('ann@example.com') == 'example.com'
     assert look('ann@EXAMPLE.COM') == 'example.com'
     assert look('ann@kunde.example') == 'kunde'
@@ -616,7 +619,7 @@ def _spell_ip6(addr, data):
     return ':'.join(words[:i]) + '::' + ':'.join(words[j:])
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(addr=_ip6, data=st.data(), pre=st.sampled_from(['rip=', 'ip=[', ' ', '#011', '(']),
        post=st.sampled_from([',', ']', ' ', '', ']:993', '.']))
 def test_property_every_spelling_of_an_ipv6_address_is_found(addr, data, pre, post):
@@ -628,7 +631,7 @@ def test_property_every_spelling_of_an_ipv6_address_is_found(addr, data, pre, po
     assert _found(subject, ('%s%s%s' % (pre, text, post)).encode())
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(addr=_ip6, other=_ip6, data=st.data())
 def test_property_another_ipv6_address_is_never_found(addr, other, data):
     if addr == other:
@@ -637,7 +640,7 @@ def test_property_another_ipv6_address_is_never_found(addr, other, data):
     assert not _found(subject, ('rip=%s, lip=x' % _spell_ip6(other, data)).encode())
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(addr=_ip4, data=st.data(), mapped=st.booleans())
 def test_property_ipv4_and_its_mapped_forms_are_found(addr, data, mapped):
     import ipaddress as _ip
@@ -674,7 +677,7 @@ _local12 = st.text(alphabet='abcdefghijklmnopqrstuvwxyz0123456789._-=äö', min_
     lambda v: not v.startswith(('.', '-')) and not v.endswith('.') and '..' not in v)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(local=_local12, domain=_domain, data=st.data(), plus=st.sampled_from(['+', '-', '=', '']),
        pre=st.sampled_from(['to=<', ' ', '?to=', 'mailto%3A', '%20', '"', '#011', '%3C']),
        post=st.sampled_from(['>', ' ', '', '&x=1', '%3E', '%2C', '.', '"']))
@@ -708,7 +711,7 @@ def test_property_every_form_of_an_address_is_found_and_holds_a_needle(local, do
     assert _found(subject, line)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(local=_local, domain=_domain, data=st.data(),
        glue=st.sampled_from(['jo', 'x.', 'x+', 'x-', 'x%2B', 'x%2E', 'x%2D', 'x%41', '%C3%A4']),
        tail=st.sampled_from(['x', '.evil', '-x', '%2Eevil', '%2Dx', '%C3%A4', '0']))
