@@ -430,11 +430,15 @@ MISSED_BY_OLD = [
 ]
 
 
-def warnings_of(capsys, args, check_mode=False):
+def warnings_of(capsys, args, monkeypatch, check_mode=False):
     """(result, raw, warning texts) of a run that starts with no warning recorded (warnings are
-    global to the process: earlier runs of the module in this test session would leak theirs)."""
+    global to the process: earlier runs of the module in this test session would leak theirs),
+    as on a target host (a controller-side test that ran before may have left the process
+    marked as the controller, which sends warnings to the display instead of the result)."""
+    from ansible.module_utils import _internal  # pylint: disable=import-outside-toplevel
     from ansible.module_utils.common import warnings as ansible_warnings  # pylint: disable=import-outside-toplevel
     ansible_warnings._global_warnings.clear()  # pylint: disable=protected-access
+    monkeypatch.setattr(_internal, 'is_controller', False)
     result, raw = run(capsys, args, check_mode)
     texts = [w if isinstance(w, str) else (w.get('event') or {}).get('msg', '') for w in result.get('warnings') or []]
     return result, raw, texts
@@ -469,7 +473,7 @@ def test_the_independent_check_finds_what_a_weak_matcher_left_and_certified(host
     assert not [line for line in MISSED_BY_OLD if OLD_RULES.search(line)]
     others = [line.encode('ascii') for line, owner in log_lines() if owner == 'b']
     _write(str(host / 'log' / 'mail.log.2.gz'), gzip.compress(b'\n'.join(MISSED_BY_OLD + others) + b'\n'), 0o640)
-    result, raw, warned = warnings_of(capsys, base_args(host))
+    result, raw, warned = warnings_of(capsys, base_args(host), monkeypatch)
     assert_no_identifier(raw)
     assert not result.get('failed') and result['failed_stores'] == []
     logs = result['stores']['logs']
@@ -487,18 +491,18 @@ def test_the_independent_check_finds_what_a_weak_matcher_left_and_certified(host
         assert handle.read().count(b'\n') == len(MISSED_BY_OLD) + len(others)
 
 
-def test_the_independent_check_does_not_run_in_check_mode_when_off_or_without_log_stores(host, capsys):
+def test_the_independent_check_does_not_run_in_check_mode_when_off_or_without_log_stores(host, capsys, monkeypatch):
     result, raw = run(capsys, base_args(host, confirm=False), check_mode=True)
     assert_no_identifier(raw)
     assert result['independent_check'] == subject_erase.not_run('check mode (nothing was erased)')
-    result, _raw, warned = warnings_of(capsys, base_args(host, independent_check=False))
+    result, _raw, warned = warnings_of(capsys, base_args(host, independent_check=False), monkeypatch)
     assert result['independent_check']['ran'] is False and 'turned off' in result['independent_check']['reason']
     assert not [w for w in warned if 'independent check' in w]
     result, _raw = run(capsys, base_args(host, stores=['maildir']))
     assert result['independent_check']['ran'] is False and result['independent_check']['candidates'] == 0
 
 
-def test_a_clean_erasure_leaves_no_candidate(tmp_path, capsys):
+def test_a_clean_erasure_leaves_no_candidate(tmp_path, capsys, monkeypatch):
     root = tmp_path / 'host'
     options = build_host(root)
     # only A's and B's lines: nothing resembles A after the erasure
@@ -506,7 +510,7 @@ def test_a_clean_erasure_leaves_no_candidate(tmp_path, capsys):
     _write(str(root / 'log' / 'mail.log'), ('\n'.join(lines) + '\n').encode('ascii'), 0o640)
     os.unlink(str(root / 'log' / 'mail.log.1.gz'))
     args = dict(SUBJECT_A, hmac_key=KEY, stores=['logs'], store_options=options, confirm=True)
-    result, raw, warned = warnings_of(capsys, args)
+    result, raw, warned = warnings_of(capsys, args, monkeypatch)
     assert_no_identifier(raw)
     check = result['independent_check']
     assert check['ran'] is True and check['candidates'] == 0 and check['files'] == [] and 'error' not in check
