@@ -69,6 +69,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import
 
 CHUNK = 8 * 1024 * 1024
 JOURNAL_BATCH = 4 * 1024 * 1024
+# a "line" longer than this (a file without newlines) is searched in pieces of this size
+MAX_LINE = 64 * 1024 * 1024
 
 # ------------------------------------------------------------------------------ decoding
 _ESCAPE_RE = re.compile(
@@ -296,18 +298,19 @@ def _ipv6_needles(addr):
     return [n.encode('ascii') for n in out]
 
 
-def _token_finder(text):
-    """A bytes regex over lower-case bytes that finds ``text`` (folded) where it may be a
-    token: not followed by an ASCII letter or digit, not preceded by an ASCII letter unless
-    that letter ends an escape (a digit may end one too: ``#011``). Literal first, so that the
-    regex engine searches for the literal. Non-ASCII texts: the longest ASCII run, or the
-    bytes, as they are."""
+def _token_finders(text):
+    """Finders over lower-case bytes for ``text`` (folded) where it may be a token: a bytes
+    regex that finds it not followed by an ASCII letter or digit, not preceded by an ASCII
+    letter unless that letter ends an escape (a digit may end one too: ``#011``), literal
+    first so that the regex engine searches for the literal. A text with non-ASCII letters
+    (which bytes.lower() does not fold): its bytes and its longest ASCII run of 4 or more, as
+    literals."""
     raw = text.encode('utf-8')
     if any(ch > 127 for ch in raw):
-        return _literal(max(_text_needles(text), key=len))
+        return [_literal(n) for n in _text_needles(text)]
     escaped = re.escape(raw)
     # a letter before it may be the last hex digit of an escape (login%3dann, \\x2cann, \\u002cann)
-    return re.compile(escaped + rb'(?![a-z0-9])(?:(?<![a-z]' + escaped + rb')|(?<=[%x0][0-9a-f][a-f]' + escaped + rb'))')
+    return [re.compile(escaped + rb'(?![a-z0-9])(?:(?<![a-z]' + escaped + rb')|(?<=[%x0][0-9a-f][a-f]' + escaped + rb'))')]
 
 
 def _literal(needle):
@@ -340,14 +343,14 @@ class BroadCheck(object):
             local, dom = address.rsplit('@', 1)
             local = _fold_text(local)
             forms = domain_forms(dom)
-            self.rules.append(_Rule([_token_finder(local)], _domain_needles(forms),
+            self.rules.append(_Rule(_token_finders(local), _domain_needles(forms),
                                     self._address_check(_token_re(local), [(f, _host_re(f)) for f in forms])))
             self.pieces.update((local,) + forms)
         for login in logins:
             if '@' in login:
                 continue
             folded = _fold_text(login)
-            self.rules.append(_Rule([_token_finder(folded)], (), self._login_check(_token_re(folded))))
+            self.rules.append(_Rule(_token_finders(folded), (), self._login_check(_token_re(folded))))
             self.pieces.add(folded)
         if domain:
             forms = domain_forms(domain)
@@ -542,6 +545,8 @@ def iter_blocks(reader, chunk_size=CHUNK):
         pending = []
         size = 0
         cut = data.rfind(b'\n') + 1
+        if cut == 0 and len(data) > MAX_LINE:
+            cut = len(data)
         carry = data[cut:]
         if cut:
             yield data[:cut] if carry else data

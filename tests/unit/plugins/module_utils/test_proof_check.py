@@ -351,3 +351,19 @@ def test_the_table_of_the_docs(line, expected):
     check = BroadCheck(addresses=['ann@example.com'], ips=['192.0.2.4', '2001:db8::1'])
     assert check.count(b'Nov 23 10:00:00 mx x: ' + line + b'\n') == int(expected)
     assert check.is_candidate(line) is expected
+
+
+def test_non_ascii_local_parts_and_logins_in_any_case():
+    check = BroadCheck(addresses=['jürgen.groß@example.com'], logins=['jürgen'])
+    for line in ('to=<JÜRGEN.GROSS@EXAMPLE.COM>', 'to=<jürgen.groß@example.com>', 'user=JÜRGEN', 'user=jürgen'):
+        assert check.count(line.encode('utf-8') + b'\n') == 1, line
+    assert check.count('user=jürgens\n'.encode('utf-8')) == 0
+
+
+def test_a_file_without_newlines_is_searched_in_pieces(tmp_path, monkeypatch):
+    monkeypatch.setattr(proof_check, 'MAX_LINE', 1024)
+    path = tmp_path / 'mail.log'
+    path.write_bytes((b'x' * 5000 + b' ANN@example.com ') * 3)
+    blocks = list(proof_check.iter_blocks(io.BytesIO(path.read_bytes()), chunk_size=256))
+    assert b''.join(blocks) == path.read_bytes() and max(len(b) for b in blocks) <= 1024 + 256
+    assert scan_file(str(path), BroadCheck.from_subject(ANN), chunk_size=256)[1] is True
