@@ -513,9 +513,6 @@ def test_pager_output_of_fetch_with_a_user_list_keeps_the_message_bytes():
 
 # --------------------------------------------------------------------------------- plus separator (issue 12)
 
-
-# --------------------------------------------------------------------------------- plus separator (issue 12)
-
 @pytest.mark.parametrize('sep, count', [('+', 1), ('-', 2), ('', 0)])
 def test_extended_accounts_lists_the_userdb(users, sep, count):
     users['ann+work@example.org'] = {'home': '/var/vmail/example.org/ann+work', 'boxes': mailboxes('annwork')}
