@@ -47,15 +47,16 @@ spelling that has a fixed text (the dotted, zero-padded, reversed and dashed qua
 group of the IPv4-mapped hexadecimal form, for IPv6 its rarest group of the first six followed
 by ``:``, the ``ip6.arpa`` nibbles), and only the tokens that hold one are parsed.
 
-Standard library only; runs on the target host as root. Files are opened once, through
-:func:`fsops.open_path` (no untrusted symbolic link followed, regular files only), and read
-from that handle.
+Standard library only; runs on the target host as root. Only the *matching* is its own: the
+files are read with the log engine's readers (``store_logs``: each file opened once through
+the handle checked at discovery, :meth:`LogFile.open`, and decompressed by the engine's chunk
+producers into regions of whole lines) and the journal's export stream with the journal
+store's parser (``store_journal_rewrite.iter_entries``).
 """
 
 from __future__ import annotations
 
 import bisect
-import bz2
 import ipaddress
 import lzma
 import os
@@ -66,11 +67,19 @@ import zlib
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import safe_error
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_rewrite import field_value, iter_entries
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
+    RefusedFile,
+    bundle_name,
+    fork_map,
+    iter_file_chunks,
+    iter_regions,
+    path_hash,
+    refusal,
+)
 
 CHUNK = 8 * 1024 * 1024
 JOURNAL_BATCH = 4 * 1024 * 1024
-# a "line" longer than this (a file without newlines) is searched in pieces of this size
-MAX_LINE = 64 * 1024 * 1024
 
 # ------------------------------------------------------------------------------ decoding
 _ESCAPE_RE = re.compile(
@@ -463,167 +472,39 @@ class BroadCheck(object):
 
 
 # ------------------------------------------------------------------------------ reading
-def open_log(path):
-    """A read-only descriptor of the regular file ``path`` (fsops.open_path: the directory is
-    opened component by component without following an untrusted symbolic link, the file
-    without following one and only if it is a regular file)."""
-    fd, _st = fsops.open_path(path)
-    return fd
-
-
-class _GzipReader(object):
-    """The decompressed bytes of a gzip stream (members one after the other, as gzip -c and
-    logrotate's delaycompress can leave them) through zlib with big reads: about twice as fast
-    as gzip.GzipFile. ``read`` returns what one read of compressed input gives; a stream that
-    ends inside a member raises EOFError."""
-
-    def __init__(self, handle, size=1024 * 1024):
-        self.handle = handle
-        self.size = size
-        self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self.fed = False
-        self.pending = b''
-
-    def read(self, _size=-1):
-        while True:
-            data = self.pending or self.handle.read(self.size)
-            self.pending = b''
-            if not data:
-                if self.fed and not self.decomp.eof:
-                    raise EOFError('compressed stream is truncated')
-                return b''
-            self.fed = True
-            out = self.decomp.decompress(data)
-            if self.decomp.eof:
-                rest = self.decomp.unused_data
-                self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                self.fed = False
-                if rest.strip(b'\x00'):
-                    self.pending = rest
-            if out:
-                return out
-
-    def close(self):
-        pass
-
-
-def _opener(fd):
-    """A binary reader of the decompressed bytes (gzip, bzip2, xz by their magic bytes)."""
-    head = os.pread(fd, 6, 0)
-    handle = os.fdopen(fd, 'rb', buffering=0)
-    if head[:2] == b'\x1f\x8b':
-        return _GzipReader(handle), handle
-    if head[:3] == b'BZh':
-        return bz2.BZ2File(handle, mode='rb'), handle
-    if head[:6] == b'\xfd7zXZ\x00':
-        return lzma.LZMAFile(handle, mode='rb'), handle
-    return handle, handle
-
-
-def iter_blocks(reader, chunk_size=CHUNK):
-    """Blocks of whole lines (the last may lack its newline) from a binary reader, about
-    ``chunk_size`` bytes each. A read error ends the blocks: what was read before it is
-    yielded, then the error is raised."""
-    read = getattr(reader, 'read1', None) or reader.read
-    pending = []
-    size = 0
-    carry = b''
-    failure = None
-    while True:
+def scan_file(source, check, chunk_size=CHUNK):
+    """(candidate lines, readable to the end?) of one log file (plain or compressed).
+    ``source``: a :class:`store_logs.LogFile` found by the store (reopened through the handles
+    checked at discovery) or a path (opened with the trusted-path rules). A file that can no
+    longer be opened as found raises OSError."""
+    if isinstance(source, str):
+        fd, _st = fsops.open_path(os.path.abspath(source))
+        compression = 'auto'
+    else:
         try:
-            data = read(chunk_size)
-        except (OSError, EOFError, zlib.error, lzma.LZMAError) as err:
-            failure = err
-            break
-        if not data:
-            break
-        pending.append(data)
-        size += len(data)
-        if size < chunk_size:
-            continue
-        data = carry + b''.join(pending)
-        pending = []
-        size = 0
-        cut = data.rfind(b'\n') + 1
-        if cut == 0 and len(data) > MAX_LINE:
-            cut = len(data)
-        carry = data[cut:]
-        if cut:
-            yield data[:cut] if carry else data
-    rest = carry + b''.join(pending)
-    if rest:
-        yield rest
-    if failure is not None:
-        raise failure
-
-
-def scan_file(path, check, chunk_size=CHUNK):
-    """(candidate lines, readable to the end?) of one log file (plain or compressed)."""
+            fd, _st = source.open()
+        except OSError as err:
+            raise RefusedFile(refusal(err))
+        compression = source.compression
+    chunks = iter_file_chunks(fd, chunk_size, compression)
     count = 0
-    fd = open_log(path)
-    reader, raw = _opener(fd)
     try:
-        for block in iter_blocks(reader, chunk_size):
-            count += check.count(block)
+        for buf, start, end, _hits in iter_regions(chunks):
+            count += check.count(bytes(memoryview(buf)[start:end]))
     except (OSError, EOFError, zlib.error, lzma.LZMAError):
         return count, False
     finally:
-        if reader is not raw:
-            reader.close()
-        raw.close()
+        chunks.close()
+        os.close(fd)
     return count, True
 
 
 def iter_export_values(handle, chunk_size=1024 * 1024):
-    """(entry number, field value) of a journal export stream (``journalctl -o export``):
-    text fields ``NAME=value``, binary fields ``NAME`` + little-endian 64-bit size + data;
-    an empty line ends an entry. Field names are not returned."""
-    buf = b''
-    pos = 0
-    entry = 0
-    eof = False
-    in_entry = False
-
-    def fill(need):
-        nonlocal buf, pos, eof
-        while len(buf) - pos < need and not eof:
-            data = handle.read(chunk_size)
-            if not data:
-                eof = True
-                break
-            buf = buf[pos:] + data
-            pos = 0
-        return len(buf) - pos >= need
-
-    while True:
-        nl = buf.find(b'\n', pos)
-        if nl == -1:
-            if eof:
-                return
-            fill(len(buf) - pos + 1)
-            continue
-        if nl == pos:
-            if in_entry:
-                entry += 1
-                in_entry = False
-            pos += 1
-            continue
-        in_entry = True
-        eq = buf.find(b'=', pos, nl)
-        if eq != -1:
-            yield entry, buf[eq + 1:nl]
-            pos = nl + 1
-            continue
-        # binary field
-        head = nl + 1 - pos
-        if not fill(head + 8):
-            return
-        size = int.from_bytes(buf[pos + head:pos + head + 8], 'little')
-        if size > 1 << 31 or not fill(head + 8 + size + 1):
-            return
-        start = pos + head + 8
-        yield entry, buf[start:start + size]
-        pos = start + size + 1
+    """(entry number, field value) of a journal export stream (``journalctl -o export``),
+    parsed by the journal store's parser. Field names are not returned."""
+    for number, fields in enumerate(iter_entries(handle, chunk_size)):
+        for name, record in fields:
+            yield number, field_value(name, record)
 
 
 def scan_journal(handle, check, batch=JOURNAL_BATCH):
@@ -659,11 +540,6 @@ def file_label(logfile, check, subject=None):
     piece of an identifier (a local part, login, domain, IP spelling) occurs in it, folded, nor
     does this check find a candidate in it; otherwise a hash of the path (store_logs.path_hash:
     the first 32 hex digits of its SHA-256)."""
-    # imported here: store_logs is big and the line check above does not need it
-    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (  # pylint: disable=import-outside-toplevel
-        bundle_name,
-        path_hash,
-    )
     raw = os.fsencode(logfile.path)
     folded = fold(raw)
     if bundle_name(logfile, subject).startswith('other/') or check.mentioned_in(folded) \
@@ -674,13 +550,12 @@ def file_label(logfile, check, subject=None):
 
 def check_logs(store, check, subject=None):
     """Candidates in the files of a LogStore. Returns a dict (lines, files, unreadable)."""
-    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import fork_map  # pylint: disable=import-outside-toplevel
     files = store.files()
     weights = [f.size * (6 if f.compression else 1) for f in files]
 
     def one(logfile):
         try:
-            count, whole = scan_file(logfile.path, check)
+            count, whole = scan_file(logfile, check)
         except OSError:
             return 0, False
         return count, whole
