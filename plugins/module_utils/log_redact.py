@@ -100,7 +100,7 @@ import time
 import zlib
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil, fsops
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import (
     LineMatcher,
     TruncatedError,
     category_of,

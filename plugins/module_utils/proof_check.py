@@ -67,16 +67,9 @@ import zlib
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import safe_error
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import fork_map, iter_file_chunks, iter_regions
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_rewrite import field_value, iter_entries
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
-    RefusedFile,
-    bundle_name,
-    fork_map,
-    iter_file_chunks,
-    iter_regions,
-    path_hash,
-    refusal,
-)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import RefusedFile, bundle_name, path_hash, refusal
 
 CHUNK = 8 * 1024 * 1024
 JOURNAL_BATCH = 4 * 1024 * 1024

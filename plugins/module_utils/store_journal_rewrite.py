@@ -42,6 +42,7 @@ import re
 import stat
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import iter_regions, iter_stream_chunks
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 
 TEMP_DIR = '.mailprivacy-rewrite'
@@ -257,11 +258,6 @@ class JournalRewriter(object):
         """Whether the export stream has a line the matcher finds (a fast pre-check over the
         raw stream, field names included: it may say yes where no entry carries the subject,
         never the other way round). Stops reading at the first hit."""
-        # imported here: store_logs imports this module for JournalStore
-        from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (  # pylint: disable=import-outside-toplevel
-            iter_regions,
-            iter_stream_chunks,
-        )
         with self.runner.stream([self.journalctl, '--no-pager', '--file=' + path, '--output=export'],
                                 check=False) as handle:
             return any(hits for _buf, _start, _end, hits in

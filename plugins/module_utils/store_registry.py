@@ -27,7 +27,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_dovecot import DovecotStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_horde import HordeSqlStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_klms import KlmsBackupStore
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import JournalStore, LogStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal import JournalStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import MaildirStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_queues import CourierQueueStore, QmailQueueStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_system_accounts import SystemAccountStore

@@ -211,16 +211,9 @@ import lzma
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import pii_patterns
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import TruncatedError, iter_file_chunks, iter_regions, iter_stream_chunks
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Runner, StoreError
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
-    MAIL_LOG_PATHS,
-    LogStore,
-    TruncatedError,
-    iter_file_chunks,
-    iter_regions,
-    iter_stream_chunks,
-    refusal,
-)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import MAIL_LOG_PATHS, LogStore, refusal
 
 JOURNAL_DIRS = ('/var/log/journal', '/run/log/journal')
 CATEGORIES = ('live', 'rotated', 'compressed', 'multilog', 'journal')

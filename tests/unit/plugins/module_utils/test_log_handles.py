@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops, log_redact, store_logs
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops, log_engine, log_redact
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
@@ -274,7 +274,7 @@ def test_file_truncated_while_read_is_a_problem_not_a_crash(tmp_path, monkeypatc
     lives (a memory map of it would have been killed by SIGBUS)."""
     path = write(tmp_path / 'mail.log.1', (DATA + b''.join(OTHER) * 20) * 4000)
     assert os.path.getsize(path) > 16 * 1024 * 1024
-    real_hits = store_logs.LineMatcher.hits
+    real_hits = log_engine.LineMatcher.hits
     state = {'done': False}
 
     def truncating_hits(self, buf, start=0, end=None):
@@ -283,7 +283,7 @@ def test_file_truncated_while_read_is_a_problem_not_a_crash(tmp_path, monkeypatc
             os.truncate(path, 4096)
         return real_hits(self, buf, start, end)
 
-    monkeypatch.setattr(store_logs.LineMatcher, 'hits', truncating_hits)
+    monkeypatch.setattr(log_engine.LineMatcher, 'hits', truncating_hits)
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
@@ -314,8 +314,8 @@ def test_iter_file_chunks_reads_from_the_handle_it_is_given(tmp_path):
     fd, _st = fsops.open_path(path)
     try:
         os.unlink(path)  # the name is gone: the handle still reads the file it names
-        assert b''.join(store_logs.iter_file_chunks(fd, 65536, 'auto')) == DATA
-        assert b''.join(store_logs.iter_file_chunks(fd, 65536, 'gz')) == DATA  # again, from offset 0
+        assert b''.join(log_engine.iter_file_chunks(fd, 65536, 'auto')) == DATA
+        assert b''.join(log_engine.iter_file_chunks(fd, 65536, 'gz')) == DATA  # again, from offset 0
     finally:
         os.close(fd)
 

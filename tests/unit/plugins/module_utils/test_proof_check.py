@@ -36,7 +36,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.proof_check impor
     scan_journal,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import JournalStore, LogFile, LogStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal import JournalStore
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogFile, LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
 ANN = Subject.from_params(addresses=['ann@example.com'], ips=['192.0.2.4', '2001:db8::1'])

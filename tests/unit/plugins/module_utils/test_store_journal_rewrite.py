@@ -22,7 +22,8 @@ import pytest
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_journal_rewrite as jr
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Runner
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import JournalStore, LineMatcher
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import LineMatcher
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal import JournalStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
 REMOTE = jr.find_remote('', shutil.which)

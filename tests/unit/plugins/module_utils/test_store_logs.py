@@ -20,22 +20,24 @@ import zlib
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_logs
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_engine
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import (
+    LineMatcher,
+    category_of,
+    iter_file_chunks,
+    iter_regions,
+    prefetch,
+)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal import JournalStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import (
     CATEGORIES,
-    JournalStore,
-    LineMatcher,
     LogFile,
     LogStore,
     MAIL_LOG_PATHS,
     bundle_name,
-    category_of,
-    iter_file_chunks,
-    iter_regions,
     matches_pattern,
-    prefetch,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
@@ -557,7 +559,7 @@ def test_chunk_boundaries_never_lose_a_line(tmp_path):
     write(gzpath, data, 'gz')
     assert LogStore({'paths': [str(gzpath)], 'chunk_size': 65536}).locate(ANN)['found'] == n
     assert zlib  # the gzip path uses zlib directly
-    assert store_logs.COMPRESSED_READ >= 64 * 1024
+    assert log_engine.COMPRESSED_READ >= 64 * 1024
 
 
 # ------------------------------------------------------------------------------ prefilter = regex
@@ -591,12 +593,12 @@ def test_property_matcher_hits_exactly_the_regex_lines(lines, addresses, logins,
         logins = ['ann']
     sub = Subject.from_params(addresses=addresses, logins=logins, ips=ips, domain=domain, plus_separator=plus,
                               local_part_case=case, qmail_virtualdomains=['example.com:vd', ':example.com'])
-    saved = store_logs.SHORT_NEEDLE
-    store_logs.SHORT_NEEDLE = short
+    saved = log_engine.SHORT_NEEDLE
+    log_engine.SHORT_NEEDLE = short
     try:
         matcher = LineMatcher(sub)
     finally:
-        store_logs.SHORT_NEEDLE = saved
+        log_engine.SHORT_NEEDLE = saved
     data = ('\n'.join(lines) + '\n').encode('utf-8')
     hits = matcher.hits(data)
     got = [data[s:e].rstrip(b'\n') for s, e in hits]
@@ -607,9 +609,9 @@ def test_property_matcher_hits_exactly_the_regex_lines(lines, addresses, logins,
 # ------------------------------------------------------------------------------ workers
 def test_fork_map_matches_serial_and_reports_worker_errors():
     items = list(range(7))
-    assert store_logs.fork_map(lambda x: (x, x * x), items, 3, [1, 5, 2, 8, 1, 1, 3]) == [
+    assert log_engine.fork_map(lambda x: (x, x * x), items, 3, [1, 5, 2, 8, 1, 1, 3]) == [
         [x, x * x] for x in items]
-    assert store_logs.fork_map(lambda x: x + 1, items, 1) == [x + 1 for x in items]
+    assert log_engine.fork_map(lambda x: x + 1, items, 1) == [x + 1 for x in items]
 
     def boom(x):
         if x == 4:
@@ -617,7 +619,7 @@ def test_fork_map_matches_serial_and_reports_worker_errors():
         return x
 
     with pytest.raises(StoreError) as err:
-        store_logs.fork_map(boom, items, 2)
+        log_engine.fork_map(boom, items, 2)
     assert 'errno 13' in str(err.value) and 'ann' not in str(err.value)
 
 
@@ -688,12 +690,12 @@ def test_matcher_real_log_lines_of_the_subject_and_of_others():
         lines.extend(REAL_SUBJECT_LINES[i:i + 1] + REAL_OTHER_LINES[i:i + 1])
     data = b'\n'.join(lines) + b'\n'
     for short in (0, 8, 100):
-        saved = store_logs.SHORT_NEEDLE
-        store_logs.SHORT_NEEDLE = short
+        saved = log_engine.SHORT_NEEDLE
+        log_engine.SHORT_NEEDLE = short
         try:
             matcher = LineMatcher(_real_subject())
         finally:
-            store_logs.SHORT_NEEDLE = saved
+            log_engine.SHORT_NEEDLE = saved
         assert [data[s:e].rstrip(b'\n') for s, e in matcher.hits(data)] == REAL_SUBJECT_LINES
 
 

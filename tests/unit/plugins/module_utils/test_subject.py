@@ -348,7 +348,7 @@ def test_property_login_validator(value):
     (b'joann@example.org#011', False),
 ])
 def test_rsyslog_control_character_escapes_end_a_token(line, found):
-    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LineMatcher
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import LineMatcher
     subject = Subject.from_params(addresses=['alice@example.org'], logins=['alice'],
                                   ips=['192.0.2.7', '2001:db8::7'])
     assert bool(subject.regex().search(line)) is found
@@ -358,7 +358,7 @@ def test_rsyslog_control_character_escapes_end_a_token(line, found):
 # --------------------------------------------------------------------------- issue 12: matching real logs need
 def _found(subject, line):
     """The regex finds the line, and so does the prefilter (a needle of the subject in it)."""
-    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LineMatcher
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import LineMatcher
     by_regex = subject.regex().search(line) is not None
     by_matcher = bool(LineMatcher(subject).hits(line + b'\n'))
     assert by_regex is by_matcher, line

@@ -142,7 +142,7 @@ def _stamp(epoch):
 
 def _regions(data, size=64):
     # small regions: the window must work across region boundaries
-    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import iter_regions
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import iter_regions
     return iter_regions(data[i:i + size] for i in range(0, len(data), size))
 
 
