@@ -28,8 +28,9 @@ import pytest
 
 from e2e_helpers import HMAC_KEY, audit_records, files_under, leaks, run_playbook, write_yaml
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                'unit', 'plugins', 'modules'))
+# test_subject_erase and the unit tests' shared helpers (tests/unit/fake_runner.py) it imports
+for _path in (os.path.join('unit', 'plugins', 'modules'), 'unit'):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), _path))
 
 from test_subject_erase import (  # noqa: E402  pylint: disable=wrong-import-position
     DOMAIN,

@@ -38,7 +38,8 @@ LINK = os.path.join(COLLECTIONS, 'ansible_collections', 'mailprivacy', 'gdpr')
 if not os.path.exists(LINK):
     os.makedirs(os.path.dirname(LINK), exist_ok=True)
     os.symlink(ROOT, LINK)
-for path in (COLLECTIONS, os.path.join(ROOT, 'tests', 'unit', 'plugins', 'modules')):
+# test_subject_erase and the unit tests' shared helpers (tests/unit/fake_runner.py) it imports
+for path in (COLLECTIONS, os.path.join(ROOT, 'tests', 'unit'), os.path.join(ROOT, 'tests', 'unit', 'plugins', 'modules')):
     if path not in sys.path:
         sys.path.insert(0, path)
 

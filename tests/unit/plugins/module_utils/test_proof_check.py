@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import bz2
-import contextlib
 import gzip
 import io
 import json
@@ -35,10 +34,11 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.proof_check impor
     scan_file,
     scan_journal,
 )
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal import JournalStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogFile, LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
+
+from fake_runner import FakeRunner
 
 ANN = Subject.from_params(addresses=['ann@example.com'], ips=['192.0.2.4', '2001:db8::1'])
 ANN_LOGIN = Subject.from_params(addresses=['ann@example.com'], logins=['ann'], ips=['192.0.2.4'])
@@ -274,25 +274,8 @@ def test_journal_entries_with_a_candidate_in_any_field_are_counted_once():
         assert scan_journal(io.BytesIO(JOURNAL), BroadCheck.from_subject(ANN), batch=batch) == 4
 
 
-class FakeRunner(object):
-    def __init__(self, export, rc=0):
-        self.export = export
-        self.rc = rc
-        self.calls = []
-
-    def which(self, name):
-        return '/usr/bin/journalctl'
-
-    @contextlib.contextmanager
-    def stream(self, argv, check=True):
-        self.calls.append(argv)
-        yield io.BytesIO(self.export)
-        if check and self.rc:
-            raise StoreError('journalctl failed (exit %d)' % self.rc)
-
-
 def test_run_check_reads_the_journal_as_the_journal_store_does(tmp_path):
-    runner = FakeRunner(JOURNAL)
+    runner = FakeRunner(streams={'journalctl': JOURNAL})
     store = JournalStore({'directories': [str(tmp_path)], 'args': ['--since', '2026-01-01']}, runner)
     out = run_check(ANN, [store])
     assert (out['ran'], out['candidates'], out['journal'], out['lines'], out['files']) == (True, 4, 4, 0, [])
@@ -302,7 +285,7 @@ def test_run_check_reads_the_journal_as_the_journal_store_does(tmp_path):
     (tmp_path / 'log').mkdir()
     (tmp_path / 'log' / 'mail.log').write_bytes(MISSES['ipv4-mapped'] + b'\n')
     out = run_check(ANN, [LogStore({'paths': [str(tmp_path / 'log' / '*')]}),
-                          JournalStore({'directories': [str(tmp_path)]}, FakeRunner(JOURNAL, rc=1))])
+                          JournalStore({'directories': [str(tmp_path)]}, FakeRunner(streams={'journalctl': (1, JOURNAL)}))])
     assert out['ran'] is True and out['lines'] == 1 and out['error'] == 'journal: journalctl failed (exit 1)'
     # a journal read that failed counts nothing: the error itself is for review
     assert out['journal'] == 0 and out['candidates'] == 1

@@ -21,6 +21,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_accounts im
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
+from fake_runner import FakeRunner
+
 
 def snapshot(top):
     out = {}
@@ -34,22 +36,6 @@ def snapshot(top):
                 with open(path, 'rb') as fh:
                     out[rel] = hashlib.sha256(fh.read()).hexdigest()
     return out
-
-
-class FakeRunner(object):
-    """Records commands; ``tools`` maps a program name to a callable(argv) -> (rc, out, err)."""
-
-    def __init__(self, tools=None):
-        self.tools = tools or {}
-        self.calls = []
-
-    def which(self, name):
-        base = os.path.basename(name)
-        return '/usr/sbin/' + base if base in self.tools else None
-
-    def run(self, argv, data=None, check=True):
-        self.calls.append(list(argv))
-        return self.tools[os.path.basename(argv[0])](argv)
 
 
 def write(path, data, mode=0o644):
@@ -95,7 +81,7 @@ def userdb_store(tmp, runner, **opts):
 
 
 def makeuserdb_runner(rc=0):
-    return FakeRunner({'makeuserdb': lambda argv: (rc, b'', b'')})
+    return FakeRunner({'makeuserdb': rc}, bindir='/usr/sbin')
 
 
 ANN = dict(addresses=['ann@example.org'])
@@ -279,7 +265,7 @@ def qmail_store(tmp, runner, **opts):
 
 
 def newu_runner(rc=0):
-    return FakeRunner({'qmail-newu': lambda argv: (rc, b'', b'')})
+    return FakeRunner({'qmail-newu': rc})
 
 
 def test_qmail_locate_by_login_and_by_local_address(qmail):
@@ -345,12 +331,14 @@ def test_qmail_newu_failure_is_reported(qmail):
 # --------------------------------------------------------------------------------- vpopmail
 
 class FakeVpopmail(FakeRunner):
+    """vpopmail's vuserinfo and vdeluser over ``accounts`` (the shared fake runner runs them)."""
+
     def __init__(self, vdir, accounts):
-        FakeRunner.__init__(self, {'vuserinfo': self.vuserinfo, 'vdeluser': self.vdeluser})
+        FakeRunner.__init__(self, {'vuserinfo': self.vuserinfo, 'vdeluser': self.vdeluser}, bindir='/usr/sbin')
         self.vdir = vdir
         self.accounts = accounts        # 'user@domain' -> dir
 
-    def vuserinfo(self, argv):
+    def vuserinfo(self, argv, _data=None):
         args = argv[1:]
         if args[:2] == ['-n', '-D']:
             names = [a.split('@')[0] for a in sorted(self.accounts) if a.split('@')[1] == args[2]]
@@ -369,7 +357,7 @@ class FakeVpopmail(FakeRunner):
                % (addr.split('@')[0], self.accounts[addr]))
         return 0, out.encode(), b''
 
-    def vdeluser(self, argv):
+    def vdeluser(self, argv, _data=None):
         addr = argv[1]
         import shutil
         shutil.rmtree(self.accounts.pop(addr))
@@ -468,7 +456,7 @@ def test_qmail_stale_compiled_database_is_rebuilt_on_the_rerun(qmail):
     # holds the subject; the re-run finds nothing in assign but must rebuild the cdb
     cdb = qmail / 'qmail' / 'users' / 'cdb'
     # the killed run: assign rewritten, qmail-newu never ran (the cdb keeps its old bytes)
-    killed = qmail_store(qmail, FakeRunner({'qmail-newu': lambda argv: (0, b'', b'')}))
+    killed = qmail_store(qmail, FakeRunner({'qmail-newu': 0}))
     assert killed.erase(Subject.from_params(logins=['ann']), check_mode=False)['found'] >= 1
     assert cdb.read_bytes() == b'cdb'
     os.utime(str(cdb), (1, 1))

@@ -25,6 +25,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_horde impor
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
+from fake_runner import FakeRunner
+
 HORDE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS "imp_sentmail" (
   "sentmail_id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL NOT NULL,
@@ -456,19 +458,6 @@ def horde(tmp_path):
     return tmp_path
 
 
-class FakeRunner(object):
-    def __init__(self, tools=None):
-        self.tools = tools or {}
-        self.calls = []
-
-    def which(self, name):
-        return name if os.path.basename(name) in self.tools else None
-
-    def run(self, argv, data=None, check=True):
-        self.calls.append((list(argv), data))
-        return self.tools[os.path.basename(argv[0])](argv, data)
-
-
 def store(tmp, runner=None, **opts):
     options = {'conf_php': str(tmp / 'conf.php'), 'remove_user_data': ''}
     options.update(opts)
@@ -609,7 +598,7 @@ def test_erase_with_horde_tool_then_leftovers(horde):
     before = dump(db)
     res = store(horde, runner, remove_user_data=str(tool)).erase(Subject.from_params(**ANN), check_mode=False)
     # the user id on the tool's stdin, never on its command line
-    assert runner.calls == [([str(tool), '-f'], b'ann@example.org\n\n')]
+    assert list(zip(runner.calls, runner.inputs)) == [([str(tool), '-f'], b'ann@example.org\n\n')]
     assert res['detail']['remaining'] == 0
     assert res['detail']['remove_user_data_failed'] == 1 and res['manual_steps']
     assert 'ann@' not in ' '.join(res['manual_steps'])

@@ -18,6 +18,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_ret
     parse_timespan,
 )
 
+from fake_runner import FakeRunner
+
 NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
 
 CAT_CONFIG = b"""# /etc/systemd/journald.conf
@@ -30,20 +32,6 @@ CAT_CONFIG = b"""# /etc/systemd/journald.conf
 MaxRetentionSec=2weeks
 MaxFileSec=1day
 """
-
-
-class FakeRunner(object):
-    def __init__(self, out=None, rc=0):
-        self.out = out
-        self.rc = rc
-        self.calls = []
-
-    def which(self, name):
-        return '/usr/bin/' + name if self.out is not None else None
-
-    def run(self, argv, data=None, check=True):
-        self.calls.append(list(argv))
-        return self.rc, self.out, b''
 
 
 @pytest.mark.parametrize('text,seconds', [
@@ -61,7 +49,7 @@ def test_parse_conf_later_wins_and_other_sections_ignored():
 
 
 def test_found_result_kept_and_date_from_cat_config():
-    runner = FakeRunner(CAT_CONFIG)
+    runner = FakeRunner({'systemd-analyze': CAT_CONFIG})
     found = Result(store='journal', units='entries', found=4, detail={'journal': 4})
     res = journal_erase_step(runner, found, now=NOW)
     assert runner.calls == [['/usr/bin/systemd-analyze', 'cat-config', 'systemd/journald.conf']]
@@ -82,7 +70,7 @@ def test_fallback_reads_files_with_dropins_overriding(tmp_path):
     dropdir.mkdir()
     (dropdir / '10-a.conf').write_text('[Journal]\nMaxRetentionSec=3d\n')
     (dropdir / '20-b.conf').write_text('[Journal]\nMaxFileSec=0\n')
-    res = journal_erase_step(FakeRunner(None), 2, now=NOW, config_files=(str(main),),
+    res = journal_erase_step(FakeRunner(), 2, now=NOW, config_files=(str(main),),
                              config_dirs=(str(dropdir),))
     assert res['found'] == 2 and res['erased'] == 0
     (step,) = res['manual_steps']
@@ -92,14 +80,14 @@ def test_fallback_reads_files_with_dropins_overriding(tmp_path):
 def test_default_max_file_sec_when_unset(tmp_path):
     main = tmp_path / 'journald.conf'
     main.write_text('[Journal]\nMaxRetentionSec=1d\n')
-    res = journal_erase_step(FakeRunner(None), 1, now=NOW, config_files=(str(main),), config_dirs=())
+    res = journal_erase_step(FakeRunner(), 1, now=NOW, config_files=(str(main),), config_dirs=())
     assert 'MaxFileSec=2629800s' in res['manual_steps'][0]
 
 
 def test_no_retention_gives_no_date(tmp_path):
     main = tmp_path / 'journald.conf'
     main.write_text('[Journal]\n#MaxRetentionSec=\n')
-    res = journal_erase_step(FakeRunner(b'', rc=1), 3, now=NOW, config_files=(str(main),),
+    res = journal_erase_step(FakeRunner({'systemd-analyze': 1}), 3, now=NOW, config_files=(str(main),),
                              config_dirs=(str(tmp_path / 'none'),))
     (step,) = res['manual_steps']
     assert 'no date can be given' in step and 'MaxRetentionSec' in step
@@ -107,9 +95,9 @@ def test_no_retention_gives_no_date(tmp_path):
 
 
 def test_nothing_found_or_unavailable_gives_no_step():
-    assert journal_erase_step(FakeRunner(CAT_CONFIG), 0, now=NOW)['manual_steps'] == []
+    assert journal_erase_step(FakeRunner({'systemd-analyze': CAT_CONFIG}), 0, now=NOW)['manual_steps'] == []
     unavailable = Result(store='journal', units='entries', available=False, reason='journalctl not found')
-    res = journal_erase_step(FakeRunner(CAT_CONFIG), unavailable, now=NOW)
+    res = journal_erase_step(FakeRunner({'systemd-analyze': CAT_CONFIG}), unavailable, now=NOW)
     assert res['available'] is False and res['manual_steps'] == [] and res['erased'] == 0
 
 

@@ -17,19 +17,9 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_klms import KlmsBackupStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
+from fake_runner import FakeRunner
+
 HMAC = 'a3' * 32
-
-
-class FakeRunner(object):
-    def __init__(self):
-        self.calls = []
-
-    def run(self, argv, data=None, check=True):
-        self.calls.append(argv)
-        raise AssertionError('the KLMS store must not run commands')
-
-    def which(self, name):
-        return None
 
 
 @pytest.fixture

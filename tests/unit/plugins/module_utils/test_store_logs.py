@@ -7,10 +7,8 @@
 from __future__ import annotations
 
 import bz2
-import contextlib
 import gzip
 import hashlib
-import io
 import json
 import lzma
 import os
@@ -40,6 +38,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import
     matches_pattern,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
+
+from fake_runner import FakeRunner
 
 ANN = Subject.from_params(addresses=['ann@example.com'])
 
@@ -437,33 +437,10 @@ def test_export_writes_no_file_without_hits(tmp_path):
 
 
 # ------------------------------------------------------------------------------ journal
-class FakeRunner(object):
-    """journalctl: ``output`` for the text lines, ``export`` for ``--output=export``."""
-
-    def __init__(self, output, rc=0, present=True, export=b''):
-        self.output = output
-        self.export = export
-        self.rc = rc
-        self.present = present
-        self.argv = None
-        self.calls = []
-
-    def which(self, name):
-        return '/usr/bin/journalctl' if self.present else None
-
-    @contextlib.contextmanager
-    def stream(self, argv, check=True):
-        self.calls.append(argv)
-        if '--output=export' in argv:
-            yield io.BytesIO(self.export)
-            return
-        self.argv = argv
-        yield io.BytesIO(self.output)
-        if check and self.rc:
-            raise StoreError('journalctl failed (exit %d)' % self.rc)
-
-    def run(self, argv, data=None, check=True):
-        raise AssertionError('not used')
+def journal_runner(output, rc=0, present=True, export=b''):
+    """journalctl: ``output`` (exit ``rc``) for the text lines, ``export`` for ``--output=export``."""
+    return FakeRunner(streams={'journalctl': (rc, output), ('journalctl', '--no-pager', '--quiet', '--output=export'): export},
+                      installed=None if present else ())
 
 
 def test_journal_locate_and_export(tmp_path):
@@ -472,12 +449,12 @@ def test_journal_locate_and_export(tmp_path):
            b'2025-01-01T10:00:02+0000 mx1 postfix/smtp[2]: to=<ann+x@example.com>')
     journal_dir = tmp_path / 'journal'
     journal_dir.mkdir()
-    runner = FakeRunner(out)
+    runner = journal_runner(out)
     store = JournalStore({'directories': [str(journal_dir)], 'args': ['--since', '2025-01-01']}, runner)
     res = store.locate(ANN)
     assert res['found'] == 2 and res['detail'] == {'journal': 2} and res['units'] == 'entries'
-    assert runner.argv[:4] == ['/usr/bin/journalctl', '--no-pager', '--quiet', '--output=short-iso']
-    assert runner.argv[-2:] == ['--since', '2025-01-01']
+    assert runner.calls[0][:4] == ['/usr/bin/journalctl', '--no-pager', '--quiet', '--output=short-iso']
+    assert runner.calls[0][-2:] == ['--since', '2025-01-01']
     bundle = tmp_path / 'bundle'
     bundle.mkdir()
     res = store.export(ANN, str(bundle))
@@ -507,7 +484,7 @@ JOURNAL_EXPORT = (
 
 def test_journal_export_writes_every_field_of_the_subjects_entries(tmp_path):
     (tmp_path / 'journal').mkdir()
-    runner = FakeRunner(b'2025-01-01T10:00:00+0000 mx1 dovecot[1]: Login: ann@example.com\n', export=JOURNAL_EXPORT)
+    runner = journal_runner(b'2025-01-01T10:00:00+0000 mx1 dovecot[1]: Login: ann@example.com\n', export=JOURNAL_EXPORT)
     store = JournalStore({'directories': [str(tmp_path / 'journal')]}, runner)
     bundle = tmp_path / 'bundle'
     bundle.mkdir()
@@ -529,7 +506,7 @@ def test_journal_export_writes_every_field_of_the_subjects_entries(tmp_path):
 
 def test_journal_export_of_entries_can_be_switched_off(tmp_path):
     (tmp_path / 'journal').mkdir()
-    runner = FakeRunner(b'2025-01-01T10:00:00+0000 mx1 dovecot[1]: Login: ann@example.com\n', export=JOURNAL_EXPORT)
+    runner = journal_runner(b'2025-01-01T10:00:00+0000 mx1 dovecot[1]: Login: ann@example.com\n', export=JOURNAL_EXPORT)
     store = JournalStore({'directories': [str(tmp_path / 'journal')], 'export_entries': False}, runner)
     bundle = tmp_path / 'bundle'
     bundle.mkdir()
@@ -539,12 +516,12 @@ def test_journal_export_of_entries_can_be_switched_off(tmp_path):
 
 
 def test_journal_unavailable_and_failure(tmp_path):
-    assert JournalStore({}, FakeRunner(b'', present=False)).locate(ANN)['available'] is False
-    assert JournalStore({'directories': [str(tmp_path / 'no')]}, FakeRunner(b'')).available() == (
+    assert JournalStore({}, journal_runner(b'', present=False)).locate(ANN)['available'] is False
+    assert JournalStore({'directories': [str(tmp_path / 'no')]}, journal_runner(b'')).available() == (
         False, 'no journal directory')
     (tmp_path / 'j').mkdir()
     with pytest.raises(StoreError):
-        JournalStore({'directories': [str(tmp_path / 'j')]}, FakeRunner(b'x\n', rc=1)).locate(ANN)
+        JournalStore({'directories': [str(tmp_path / 'j')]}, journal_runner(b'x\n', rc=1)).locate(ANN)
     with pytest.raises(StoreError):
         JournalStore({'args': [1]})
 

@@ -22,17 +22,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir imp
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
-
-class FakeRunner(object):
-    def __init__(self):
-        self.calls = []
-
-    def run(self, argv, data=None, check=True):
-        self.calls.append(list(argv))
-        return 1, b'', b''
-
-    def which(self, name):
-        return None
+from fake_runner import FakeRunner
 
 
 def snapshot(top):

@@ -21,21 +21,9 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_queues impo
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
+from fake_runner import FakeRunner
+
 ANN = Subject.from_params(addresses=['ann@example.org'])
-
-
-class FakeRunner(object):
-    def __init__(self, tools=None):
-        self.tools = tools or {}
-        self.calls = []
-
-    def which(self, name):
-        base = os.path.basename(name)
-        return '/usr/bin/' + base if base in self.tools else None
-
-    def run(self, argv, data=None, check=True):
-        self.calls.append([os.path.basename(argv[0])] + list(argv[1:]))
-        return self.tools[os.path.basename(argv[0])](argv)
 
 
 def write(path, data):
@@ -113,7 +101,7 @@ def test_courier_erase_with_cancelmsg(courier):
     only_to_ann(courier)
     cancelled = []
 
-    def cancelmsg(argv):
+    def cancelmsg(argv, _data):
         cancelled.append(argv[1])
         return 0, b'', b''
 
@@ -138,7 +126,7 @@ def test_courier_shared_messages_are_not_cancelled(courier):
     sender; the message ann sent to bob (C101) and bob's message to carol and ann+news@
     (C102, named here) stay queued, with a manual step that holds counts only."""
     before = tree(courier)
-    runner = FakeRunner({'cancelmsg': lambda argv: (0, b'', b'')})
+    runner = FakeRunner({'cancelmsg': 0})
     st = CourierQueueStore({'msgs_dir': courier}, runner)
     ann = Subject.from_params(addresses=['ann@example.org', 'ann+news@example.org'])
     res = st.erase(ann, check_mode=False)
@@ -162,7 +150,7 @@ def test_courier_extended_names_are_never_the_subjects(courier, sep):
     write(os.path.join(courier, '1703', 'C108'), b'sbob@example.net\nrann+work@example.org\nM8.1.1\n')
     write(os.path.join(courier, '1703', 'C109'), b'sann-marie@example.org\nrann+work@example.org\nM9.1.1\n')
     cancelled = []
-    runner = FakeRunner({'cancelmsg': lambda argv: cancelled.append(argv[1]) or (0, b'', b'')})
+    runner = FakeRunner({'cancelmsg': lambda argv, _data: cancelled.append(argv[1]) or 0})
     st = CourierQueueStore({'msgs_dir': courier}, runner)
     ann = Subject.from_params(addresses=['ann@example.org'], plus_separator=sep)
     assert st.locate(ann)['found'] == 1
@@ -180,7 +168,7 @@ def test_courier_refuses_without_cancelmsg(courier):
 
 def test_courier_cancelmsg_failure(courier):
     only_to_ann(courier)
-    runner = FakeRunner({'cancelmsg': lambda argv: (1, b'', b'')})
+    runner = FakeRunner({'cancelmsg': 1})
     with pytest.raises(StoreError) as err:
         CourierQueueStore({'msgs_dir': courier}, runner).erase(ANN, check_mode=False)
     assert 'ann' not in str(err.value) and 'exit 1' in str(err.value)
@@ -213,7 +201,7 @@ def qmail(tmp_path):
 
 
 def svstat(state):
-    return lambda argv: (0, ('%s: %s (pid 12) 5 seconds\n' % (argv[1], state)).encode(), b'')
+    return lambda argv, _data: ('%s: %s (pid 12) 5 seconds\n' % (argv[1], state)).encode()
 
 
 def opts(q, tmp_path, **kw):
@@ -242,7 +230,7 @@ def test_qmail_locate_and_export(qmail, tmp_path):
 
 def test_qmail_erase_needs_the_option(qmail, tmp_path):
     before = tree(qmail)
-    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': lambda argv: (1, b'', b'')})
+    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': 1})
     res = QmailQueueStore(opts(qmail, tmp_path), runner).erase(ANN, check_mode=False)
     assert res['found'] == 3 and res['erased'] == 0 and res['manual_steps'] == [QMAIL_MANUAL]
     assert tree(qmail) == before
@@ -255,8 +243,8 @@ def test_qmail_erase_needs_the_option(qmail, tmp_path):
 
 @pytest.mark.parametrize('tools', [
     {'svstat': svstat('up')},
-    {'pgrep': lambda argv: (0, b'123\n', b'')},
-    {'svstat': svstat('down'), 'pgrep': lambda argv: (0, b'123\n', b'')},
+    {'pgrep': b'123\n'},
+    {'svstat': svstat('down'), 'pgrep': b'123\n'},
     {},   # cannot tell: treated as running
 ])
 def test_qmail_erase_refuses_while_running(qmail, tmp_path, tools):
@@ -269,7 +257,7 @@ def test_qmail_erase_refuses_while_running(qmail, tmp_path, tools):
 
 def test_qmail_erase_refuses_when_sendmutex_is_held(qmail, tmp_path):
     before = tree(qmail)
-    runner = FakeRunner({'pgrep': lambda argv: (1, b'', b'')})
+    runner = FakeRunner({'pgrep': 1})
     st = QmailQueueStore(opts(qmail, tmp_path, allow_stopped_queue_edit=True), runner)
     fd = os.open(os.path.join(qmail, 'lock', 'sendmutex'), os.O_WRONLY)
     try:
@@ -282,7 +270,7 @@ def test_qmail_erase_refuses_when_sendmutex_is_held(qmail, tmp_path):
 
 
 def test_qmail_erase_removes_only_the_subjects_messages(qmail, tmp_path):
-    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': lambda argv: (1, b'', b'')})
+    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': 1})
     st = QmailQueueStore(opts(qmail, tmp_path, allow_stopped_queue_edit=True), runner)
     untouched = dict((p, read(qmail, p)) for p in tree(qmail) if not p.endswith(('/1002', '/1005')))
     res = st.erase(ANN, check_mode=False)
@@ -308,7 +296,7 @@ def test_qmail_interrupted_erase_is_completed(qmail, tmp_path):
     # a run killed after the message and the non-matching envelope file went
     os.unlink(os.path.join(qmail, 'mess', '1', '1001'))
     os.unlink(os.path.join(qmail, 'remote', '1', '1001'))
-    runner = FakeRunner({'pgrep': lambda argv: (1, b'', b'')})
+    runner = FakeRunner({'pgrep': 1})
     st = QmailQueueStore(opts(qmail, tmp_path, allow_stopped_queue_edit=True), runner)
     assert st.locate(ANN)['found'] == 3
     st.erase(ANN, check_mode=False)
@@ -318,7 +306,7 @@ def test_qmail_interrupted_erase_is_completed(qmail, tmp_path):
 # --------------------------------------------------------------------------------- qmail: shared messages (issue 12)
 
 def allowed(q, tmp_path, **kw):
-    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': lambda argv: (1, b'', b'')})
+    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': 1})
     return QmailQueueStore(opts(q, tmp_path, allow_stopped_queue_edit=True, **kw), runner)
 
 
@@ -566,7 +554,7 @@ def test_qmail_queue_directory_swapped_for_a_link_before_the_removal_removes_not
             os.chown(mess5, 65534, 65534, follow_symlinks=False)   # qmailq's link
         return real_plan(hits)
     monkeypatch.setattr(QmailQueueStore, '_plan', staticmethod(plan))
-    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': lambda argv: (1, b'', b'')})
+    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': 1})
     st = QmailQueueStore(opts(qmail, tmp_path, allow_stopped_queue_edit=True), runner)
     try:
         st.erase(ANN, check_mode=False)
@@ -603,7 +591,7 @@ def test_qmail_sendmutex_that_is_a_fifo_is_refused_without_blocking(qmail, tmp_p
     os.unlink(lock)
     os.mkfifo(lock)
     before = dict((p, read(qmail, p)) for p in tree(qmail) if not p.startswith('lock/'))
-    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': lambda argv: (1, b'', b'')})
+    runner = FakeRunner({'svstat': svstat('down'), 'pgrep': 1})
     st = QmailQueueStore(opts(qmail, tmp_path, allow_stopped_queue_edit=True), runner)
     out = bounded(lambda: st.erase(ANN, check_mode=False), lock)
     assert isinstance(out.get('err'), StoreError) and 'sendmutex' in str(out['err'])

@@ -20,6 +20,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_system_acco
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
+from fake_runner import FakeRunner
+
 PASSWD = (
     'root:x:0:0:root:/root:/bin/bash\n'
     'mail:x:8:8:mail:/var/mail:/usr/sbin/nologin\n'
@@ -41,32 +43,25 @@ GROUP = (
 )
 
 
-class FakeRunner(object):
-    """Fake usermod/userdel/pkill/loginctl; userdel removes the line from the passwd copy."""
+def shadow_runner(passwd, tools=('usermod', 'userdel', 'pkill', 'loginctl'), rcs=None):
+    """The fake runner with usermod/userdel/pkill/loginctl (exit ``rcs[tool]``, default 0);
+    userdel removes the line from the passwd copy."""
+    rcs = rcs or {}
 
-    def __init__(self, passwd, tools=('usermod', 'userdel', 'pkill', 'loginctl'), rcs=None):
-        self.passwd = passwd
-        self.tools = set(tools)
-        self.rcs = rcs or {}
-        self.calls = []
+    def userdel(argv, _data):
+        if rcs.get('userdel', 0):
+            return rcs['userdel']
+        name = argv[-1]
+        with open(passwd) as fh:
+            lines = fh.readlines()
+        if not any(l.split(':')[0] == name for l in lines):
+            return 6
+        with open(passwd, 'w') as fh:
+            fh.writelines(l for l in lines if l.split(':')[0] != name)
+        return 0
 
-    def which(self, name):
-        base = os.path.basename(name)
-        return '/usr/sbin/' + base if base in self.tools else None
-
-    def run(self, argv, data=None, check=True):
-        self.calls.append([os.path.basename(argv[0])] + list(argv[1:]))
-        tool = os.path.basename(argv[0])
-        rc = self.rcs.get(tool, 0)
-        if tool == 'userdel' and rc == 0:
-            name = argv[-1]
-            with open(self.passwd) as fh:
-                lines = fh.readlines()
-            if not any(l.split(':')[0] == name for l in lines):
-                return 6, b'', b''
-            with open(self.passwd, 'w') as fh:
-                fh.writelines(l for l in lines if l.split(':')[0] != name)
-        return rc, b'', b''
+    return FakeRunner(dict((tool, userdel if tool == 'userdel' else rcs.get(tool, 0)) for tool in tools),
+                      bindir='/usr/sbin')
 
 
 @pytest.fixture
@@ -83,7 +78,7 @@ def host(tmp_path):
 def store(opts, runner=None, **extra):
     options = dict(opts)
     options.update(extra)
-    return SystemAccountStore(options, runner or FakeRunner(opts['passwd_file']))
+    return SystemAccountStore(options, runner or shadow_runner(opts['passwd_file']))
 
 
 def names(path):
@@ -94,11 +89,11 @@ def names(path):
 def test_disabled_by_default(host):
     opts = dict(host)
     del opts['enabled']
-    st = SystemAccountStore(opts, FakeRunner(host['passwd_file']))
+    st = SystemAccountStore(opts, shadow_runner(host['passwd_file']))
     assert st.available() == (False, DISABLED_REASON)
     subject = Subject.from_params(logins=['ann'])
     results, failed = run_stores([SystemAccountStore], 'erase', subject,
-                                 {'system_accounts': opts}, runner=FakeRunner(host['passwd_file']),
+                                 {'system_accounts': opts}, runner=shadow_runner(host['passwd_file']),
                                  check_mode=False)
     assert failed == []
     assert results['system_accounts']['available'] is False
@@ -139,16 +134,16 @@ def test_export_without_password_and_other_members(host, tmp_path):
 
 
 def test_erase_locks_kills_then_deletes(host):
-    runner = FakeRunner(host['passwd_file'])
+    runner = shadow_runner(host['passwd_file'])
     st = store(host, runner)
     subject = Subject.from_params(logins=['ann'])
     res = st.erase(subject, check_mode=False)
     assert res['found'] == 1 and res['erased'] == 1
-    assert [c[0] for c in runner.calls] == ['usermod', 'loginctl', 'pkill', 'userdel']
-    assert runner.calls[0] == ['usermod', '-L', '-e', '1', '--', 'ann']
-    assert runner.calls[1] == ['loginctl', 'terminate-user', '1001']
-    assert runner.calls[2] == ['pkill', '-KILL', '-u', '1001']
-    assert runner.calls[3] == ['userdel', '--', 'ann']
+    assert [c[0] for c in runner.named] == ['usermod', 'loginctl', 'pkill', 'userdel']
+    assert runner.named[0] == ['usermod', '-L', '-e', '1', '--', 'ann']
+    assert runner.named[1] == ['loginctl', 'terminate-user', '1001']
+    assert runner.named[2] == ['pkill', '-KILL', '-u', '1001']
+    assert runner.named[3] == ['userdel', '--', 'ann']
     left = names(host['passwd_file'])
     assert 'ann' not in left and 'joann' in left and 'bob' in left
     assert st.locate(subject)['found'] == 0
@@ -158,18 +153,18 @@ def test_erase_locks_kills_then_deletes(host):
 
 
 def test_remove_home_option_and_no_loginctl(host):
-    runner = FakeRunner(host['passwd_file'], tools=('usermod', 'userdel', 'pkill'))
+    runner = shadow_runner(host['passwd_file'], tools=('usermod', 'userdel', 'pkill'))
     store(host, runner, remove_home=True).erase(Subject.from_params(logins=['ann']), check_mode=False)
-    assert [c[0] for c in runner.calls] == ['usermod', 'pkill', 'userdel']
-    assert runner.calls[-1] == ['userdel', '-r', '--', 'ann']
+    assert [c[0] for c in runner.named] == ['usermod', 'pkill', 'userdel']
+    assert runner.named[-1] == ['userdel', '-r', '--', 'ann']
 
 
 def test_check_mode_touches_nothing(host):
-    runner = FakeRunner(host['passwd_file'])
+    runner = shadow_runner(host['passwd_file'])
     before = open(host['passwd_file']).read()
     res = store(host, runner).erase(Subject.from_params(logins=['ann', 'bob']), check_mode=True)
     assert res['found'] == 2 and res['erased'] == 2
-    assert runner.calls == []
+    assert runner.named == []
     assert open(host['passwd_file']).read() == before
 
 
@@ -183,7 +178,7 @@ def test_check_mode_touches_nothing(host):
     ('dave', {}),        # home shared with erin
 ])
 def test_refusals_touch_nothing(host, login, extra):
-    runner = FakeRunner(host['passwd_file'])
+    runner = shadow_runner(host['passwd_file'])
     before = open(host['passwd_file']).read()
     st = store(host, runner, **extra)
     subject = Subject.from_params(logins=['joann', login])
@@ -193,39 +188,39 @@ def test_refusals_touch_nothing(host, login, extra):
     assert login not in str(err.value)
     with pytest.raises(StoreError):
         st.erase(subject, check_mode=True)
-    assert runner.calls == []
+    assert runner.named == []
     assert open(host['passwd_file']).read() == before
 
 
 def test_missing_tools_refuse(host):
-    runner = FakeRunner(host['passwd_file'], tools=('usermod',))
+    runner = shadow_runner(host['passwd_file'], tools=('usermod',))
     with pytest.raises(StoreError):
         store(host, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
-    assert runner.calls == []
+    assert runner.named == []
     assert 'ann' in names(host['passwd_file'])
 
 
 def test_userdel_failure_reports_no_name(host):
-    runner = FakeRunner(host['passwd_file'], rcs={'userdel': 8})
+    runner = shadow_runner(host['passwd_file'], rcs={'userdel': 8})
     with pytest.raises(StoreError) as err:
         store(host, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
     assert 'exit 8' in str(err.value) and 'ann' not in str(err.value)
 
 
 def test_pkill_failure_stops_before_userdel(host):
-    runner = FakeRunner(host['passwd_file'], rcs={'pkill': 3})
+    runner = shadow_runner(host['passwd_file'], rcs={'pkill': 3})
     with pytest.raises(StoreError):
         store(host, runner).erase(Subject.from_params(logins=['ann']), check_mode=False)
-    assert 'userdel' not in [c[0] for c in runner.calls]
+    assert 'userdel' not in [c[0] for c in runner.named]
 
 
 def test_bad_options():
     with pytest.raises(StoreError):
-        SystemAccountStore({'protected': 'bob'}, FakeRunner('/nonexistent'))
+        SystemAccountStore({'protected': 'bob'}, shadow_runner('/nonexistent'))
     with pytest.raises(StoreError):
-        SystemAccountStore({'min_uid': 0}, FakeRunner('/nonexistent'))
+        SystemAccountStore({'min_uid': 0}, shadow_runner('/nonexistent'))
     with pytest.raises(StoreError):
-        SystemAccountStore({'bogus': 1}, FakeRunner('/nonexistent'))
+        SystemAccountStore({'bogus': 1}, shadow_runner('/nonexistent'))
 
 
 def test_domain_subject_gets_manual_step(host):
@@ -315,11 +310,11 @@ def test_extended_accounts_and_erasure_leave_them(host, sep, count):
         st = store(host, local_domains=['example.org'])
         assert st.extended_accounts(ann) == count
         assert st.locate(ann)['found'] == 1        # 'Ann@' is the account ann (local part without case)
-    runner = FakeRunner(host['passwd_file'])
+    runner = shadow_runner(host['passwd_file'])
     res = store(host, runner).erase(Subject.from_params(logins=['ann'], plus_separator=sep), check_mode=False)
     assert res['erased'] == 1
     assert 'ann-marie' in names(host['passwd_file']) and 'ann+work' in names(host['passwd_file'])
-    assert not any('ann-marie' in c or 'ann+work' in c for call in runner.calls for c in call)
+    assert not any('ann-marie' in c or 'ann+work' in c for call in runner.named for c in call)
 
 
 # ------------------------------------------------------------------ root-run file handling

@@ -8,9 +8,7 @@ the time window, compressed files, the journal, and no value in the module's out
 from __future__ import annotations
 
 import bz2
-import contextlib
 import gzip
-import io
 import ipaddress
 import json
 import lzma
@@ -23,6 +21,8 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import pii_patterns
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.modules import log_audit
+
+from fake_runner import FakeRunner
 
 # (line, patterns it must count); every other pattern must not count it
 LINES = [
@@ -190,22 +190,6 @@ def test_parse_since_refuses(text):
         log_audit.parse_since(text)
 
 
-class FakeRunner(object):
-    def __init__(self, journal=b"", rc=0, present=True):
-        self.journal, self.rc, self.present = journal, rc, present
-        self.argv = None
-
-    def which(self, name):
-        return "/usr/bin/journalctl" if self.present else None
-
-    @contextlib.contextmanager
-    def stream(self, argv, check=True):
-        self.argv = list(argv)
-        yield io.BytesIO(self.journal)
-        if check and self.rc:
-            raise StoreError("journalctl failed (exit %d)" % self.rc)
-
-
 def make_tree(root, now):
     """A host's logs: live, rotated, three compressions, multilog, one old file."""
     recent = _stamp(now - 3600)
@@ -251,7 +235,7 @@ def test_audit_counts_by_pattern_and_category(tmp_path, monkeypatch):
     monkeypatch.setattr(log_audit, "JOURNAL_DIRS", (str(tmp_path),))
     journal = (_stamp(now - 60) + b" mx dovecot[1]: imap-login: Login: user=<alice>, rip=192.0.2.7\n"
                + _stamp(now - 50) + b" mx dovecot[1]: imap(alice@example.org): Logged out\n")
-    runner = FakeRunner(journal)
+    runner = FakeRunner(streams={"journalctl": journal})
     res = log_audit.audit(params(str(tmp_path)), runner=runner, now=now)
     assert res["by_category"]["live"] == dict(dict((n, 0) for n in pii_patterns.PATTERN_NAMES),
                                               login=1, ipv4=1, email=1)
@@ -264,8 +248,8 @@ def test_audit_counts_by_pattern_and_category(tmp_path, monkeypatch):
     assert res["files_scanned"] == 6 and res["files_skipped_old"] == 1 and res["files_with_findings"] == 6
     assert res["lines_scanned"] == 2 + 1 + 1 + 1 + 1 + 2 + 2
     assert res["journal"] == {"scanned": True, "reason": "", "entries": 2}
-    assert runner.argv[-1] == "SYSLOG_FACILITY=2"
-    assert "--since=@%d" % int(now - 7 * 86400) in runner.argv
+    assert runner.last("stream")[-1] == "SYSLOG_FACILITY=2"
+    assert "--since=@%d" % int(now - 7 * 86400) in runner.last("stream")
     assert res["drift"] is True
     assert res["drift_patterns"] == ["email", "ipv4", "ipv6", "login", "password", "auth_debug",
                                      "auth_payload", "smtp_transcript"]
@@ -279,40 +263,40 @@ def test_audit_accept_patterns_subset_and_since(tmp_path, monkeypatch):
     now = time.time()
     make_tree(str(tmp_path), now)
     res = log_audit.audit(params(str(tmp_path), journal=False, patterns=["login", "password"],
-                                 accept=["login"]), runner=FakeRunner(), now=now)
+                                 accept=["login"]), runner=FakeRunner(streams={"journalctl": b""}), now=now)
     assert sorted(res["findings"]) == ["login", "password"]
     assert res["drift_patterns"] == ["password"] and res["accepted"] == ["login"]
     assert res["journal"] == {"scanned": False, "reason": "disabled", "entries": 0}
     res = log_audit.audit(params(str(tmp_path), journal=False, patterns=["login"], accept=["login"]),
-                          runner=FakeRunner(), now=now)
+                          runner=FakeRunner(streams={"journalctl": b""}), now=now)
     assert res["drift"] is False and res["findings"]["login"] == 1
     # since: 60 days back reaches the old line and the old file
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60 * 86400))
     res = log_audit.audit(params(str(tmp_path), journal=False, since=since, patterns=["login"]),
-                          runner=FakeRunner(), now=now)
+                          runner=FakeRunner(streams={"journalctl": b""}), now=now)
     assert res["findings"]["login"] == 3 and res["files_skipped_old"] == 0
     assert res["window"] == {"since": since, "days": None}
 
 
 def test_audit_journal_problems(tmp_path, monkeypatch):
     monkeypatch.setattr(log_audit, "JOURNAL_DIRS", (str(tmp_path),))
-    res = log_audit.audit(params(str(tmp_path)), runner=FakeRunner(present=False))
+    res = log_audit.audit(params(str(tmp_path)), runner=FakeRunner())
     assert res["journal"]["reason"] == "journalctl not found"
-    res = log_audit.audit(params(str(tmp_path)), runner=FakeRunner(b"x user=<a>\n", rc=1))
+    res = log_audit.audit(params(str(tmp_path)), runner=FakeRunner(streams={"journalctl": (1, b"x user=<a>\n")}))
     assert res["journal"]["scanned"] is False and "exit 1" in res["journal"]["reason"]
     assert res["problems"] == {"journal unreadable": 1}
     monkeypatch.setattr(log_audit, "JOURNAL_DIRS", (str(tmp_path / "none"),))
-    res = log_audit.audit(params(str(tmp_path)), runner=FakeRunner())
+    res = log_audit.audit(params(str(tmp_path)), runner=FakeRunner(streams={"journalctl": b""}))
     assert res["journal"]["reason"] == "no journal directory"
     with pytest.raises(log_audit.AuditError, match=r"journal_matches\[0\]"):
-        log_audit.audit(params(str(tmp_path), journal_matches=["--since=0"]), runner=FakeRunner())
+        log_audit.audit(params(str(tmp_path), journal_matches=["--since=0"]), runner=FakeRunner(streams={"journalctl": b""}))
 
 
 def test_audit_damaged_file_is_a_problem_not_a_crash(tmp_path):
     now = time.time()
     with open(tmp_path / "mail.log.2.gz", "wb") as handle:
         handle.write(gzip.compress(b"user=<a>\n" * 1000)[:40])
-    res = log_audit.audit(params(str(tmp_path), journal=False), runner=FakeRunner(), now=now)
+    res = log_audit.audit(params(str(tmp_path), journal=False), runner=FakeRunner(streams={"journalctl": b""}), now=now)
     assert res["problems"] == {"files unreadable or damaged (skipped)": 1}
 
 
@@ -328,7 +312,7 @@ def test_default_paths_are_the_mail_logs_without_auth_log(monkeypatch):
 
     monkeypatch.setattr(log_audit, "LogStore", Recorder)
     with pytest.raises(log_audit.AuditError):
-        log_audit.audit(params("/nonexistent", paths=[], journal=False), runner=FakeRunner())
+        log_audit.audit(params("/nonexistent", paths=[], journal=False), runner=FakeRunner(streams={"journalctl": b""}))
     assert seen["paths"] and "/var/log/mail.log*" in seen["paths"]
     assert not [p for p in seen["paths"] if "auth.log" in p]
 
@@ -336,7 +320,7 @@ def test_default_paths_are_the_mail_logs_without_auth_log(monkeypatch):
 def test_audit_refuses_bad_parameters(tmp_path):
     for bad in ({"days": 0}, {"accept": ["nope"]}, {"ignore_networks": ["alice"]}, {"paths": ["relative/*.log"]}):
         with pytest.raises(log_audit.AuditError):
-            log_audit.audit(params(str(tmp_path), **bad), runner=FakeRunner())
+            log_audit.audit(params(str(tmp_path), **bad), runner=FakeRunner(streams={"journalctl": b""}))
 
 
 def run_module(capsys, args, check_mode=False):

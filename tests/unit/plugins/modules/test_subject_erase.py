@@ -13,10 +13,8 @@ tests/e2e/test_erase_local.py."""
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
-import io
 import json
 import os
 import re
@@ -28,6 +26,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_logs
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 from ansible_collections.mailprivacy.gdpr.plugins.modules import subject_erase
+
+from fake_runner import FakeRunner
 
 KEY = 'test-hmac-key-0123456789'
 DOMAIN = 'example.org'
@@ -517,29 +517,16 @@ def test_a_clean_erasure_leaves_no_candidate(tmp_path, capsys, monkeypatch):
     assert not [w for w in warned if 'independent check' in w]
 
 
-class _JournalRunner(object):
-    """journalctl -o export of three entries: A in upper case, A's IPv4-mapped address, B."""
-
-    EXPORT = (b'__CURSOR=s=1\nMESSAGE=imap-login: Login: user=<ZOEQUILL@EXAMPLE.ORG>\n\n'
-              b'__CURSOR=s=2\nMESSAGE=rip=[::ffff:192.0.2.77]\n_CMDLINE=doveadm -u x\n\n'
-              b'__CURSOR=s=3\nMESSAGE=imap-login: Login: user=<maxumber@example.org>, rip=198.51.100.23\n\n')
-
-    def __init__(self):
-        self.calls = []
-
-    def which(self, name):
-        return '/usr/bin/journalctl'
-
-    @contextlib.contextmanager
-    def stream(self, argv, check=True):
-        self.calls.append(list(argv))
-        yield io.BytesIO(self.EXPORT)
+# journalctl -o export of three entries: A in upper case, A's IPv4-mapped address, B
+JOURNAL_EXPORT = (b'__CURSOR=s=1\nMESSAGE=imap-login: Login: user=<ZOEQUILL@EXAMPLE.ORG>\n\n'
+                  b'__CURSOR=s=2\nMESSAGE=rip=[::ffff:192.0.2.77]\n_CMDLINE=doveadm -u x\n\n'
+                  b'__CURSOR=s=3\nMESSAGE=imap-login: Login: user=<maxumber@example.org>, rip=198.51.100.23\n\n')
 
 
 def test_the_independent_check_reads_the_journal_with_the_store_options(tmp_path):
     from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import get_stores  # pylint: disable=import-outside-toplevel
     subject = Subject.from_params(**SUBJECT_A)
-    runner = _JournalRunner()
+    runner = FakeRunner(streams={'journalctl': JOURNAL_EXPORT})
     options = {'journal': {'directories': [str(tmp_path)], 'args': ['--since', '2026-01-01']}}
     out = subject_erase.independent_check(subject, get_stores(['journal']), options, {'request_id': 'r'},
                                           runner=runner)
