@@ -42,7 +42,7 @@ import tempfile
 import threading
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.errors import StoreError
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

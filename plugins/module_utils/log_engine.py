@@ -31,15 +31,11 @@ import errno
 import json
 import lzma
 import os
+import queue
 import re
 import sys
 import threading
 import zlib
-
-try:
-    import queue
-except ImportError:  # pragma: no cover - Python 2 is not supported on targets
-    import Queue as queue  # type: ignore
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil, fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError, safe_error

@@ -17,13 +17,11 @@ import os
 import shutil
 import subprocess
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import bundle
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.errors import StoreError
 
 RESULT_KEYS = ('store', 'available', 'reason', 'found', 'units', 'detail', 'erased', 'files',
                'manual_steps')
-
-
-class StoreError(Exception):
-    """A store cannot do what was asked. The message holds no personal data."""
 
 
 class Result(dict):
@@ -241,19 +239,16 @@ class Store(object):
         return 0
 
     # ---------------------------------------------------------------- bundle helpers
-    # (module_utils/bundle.py: every write goes through the bundle's size and free-space budget;
-    # imported here, not at the top, because it builds on this module)
+    # (module_utils/bundle.py: every write goes through the bundle's size and free-space budget)
     def bundle_root(self, bundle_dir):
         """bundle_dir/<name>, created with mode 0700 through the bundle directory's handle
         (refuses symbolic links); sets up the bundle's budget."""
-        from ansible_collections.mailprivacy.gdpr.plugins.module_utils import bundle  # pylint: disable=import-outside-toplevel
         return bundle.store_root(self.name, bundle_dir)
 
     def write_bundle_file(self, bundle_dir, relpath, chunks, kind, count):
         """Write a new file bundle_dir/<name>/<relpath> (0600, parents 0700) through the
         bundle's budget and return its files[] entry {path (relative to bundle_dir), sha256,
         size, kind, count}."""
-        from ansible_collections.mailprivacy.gdpr.plugins.module_utils import bundle  # pylint: disable=import-outside-toplevel
         return bundle.write_file(self.name, bundle_dir, relpath, chunks, kind, count)
 
 
@@ -288,36 +283,80 @@ def _normalise_result(res, cls):
     return out
 
 
-def run_stores(classes, operation, subject, store_options=None, runner=None, context=None, **kwargs):
-    """Run ``operation`` ('locate', 'export' or 'erase') of every store class in order.
+NOT_SUPPORTED = 'erasure is not supported by this store yet'
 
-    Each store gets ``store_options[name]``; options of the store's OPTIONS that are named in
-    ``context`` (for example request_id, subject_hmac) and not set by the caller are filled
-    from it. An unavailable store gives a Result with available=False and its reason. A
-    store that fails gives a Result with ``error`` set (no PII) and is listed in the second
-    return value. Returns ({name: Result}, [failed names])."""
-    store_options = store_options or {}
-    context = context or {}
+
+def _count(res):
+    try:
+        return int((res or {}).get('found') or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def erase_store(store, subject, check_mode):
+    """Count, erase (or preview) and count again in one available store. Returns a Result with
+    the keys before (also found), erased, after (None in check mode or when the store failed
+    before it could count again) and, when it failed, error ('<phase>: <why>', the phase being
+    locate, erase or proof). Never raises."""
+    res = Result(store=store.name, units=store.units, before=0, after=None)
+    phase = 'locate'
+    try:
+        before = store.locate(subject)
+        res['before'] = res['found'] = _count(before)
+        res['detail'] = dict((before or {}).get('detail') or {})
+        res['manual_steps'] = list((before or {}).get('manual_steps') or [])
+        if before and before.get('reason'):
+            res['reason'] = before['reason']
+        phase = 'erase'
+        erased = store.erase(subject, check_mode) or {}
+        res['erased'] = int(erased.get('erased') or 0)
+        res['detail'] = dict(erased.get('detail') or res['detail'])
+        res['manual_steps'] = list(erased.get('manual_steps') or [])
+        if check_mode:
+            return res
+        phase = 'proof'
+        res['after'] = _count(store.locate(subject))
+    except NotImplementedError:
+        res['error'] = NOT_SUPPORTED if phase == 'erase' else '%s is not supported by this store' % phase
+    except Exception as err:  # pylint: disable=broad-except
+        res['error'] = '%s: %s' % (phase, safe_error(err))
+    return res
+
+
+def run_stores(classes, operation, subject, store_options=None, runner=None, context=None, **kwargs):
+    """Run ``operation`` ('locate', 'export' or 'erase') of every store class in order; every
+    store runs even when an earlier one failed.
+
+    Each store gets its options from ``store_options`` and ``context`` (store_options_for).
+    An unavailable store gives a Result with available=False and its reason. ``export``
+    passes ``bundle_dir``. ``erase`` (with ``check_mode``) is, per store, a count, the
+    erasure (or its preview) and a count again (erase_store: the keys before, erased, after;
+    an unavailable store has before and after 0). A store that fails gives a Result with
+    ``error`` set (no PII) and is listed in the second return value. Returns ({name: Result},
+    [failed names])."""
     runner = runner if runner is not None else Runner()
     results = {}
     failed = []
     for cls in classes:
-        opts = dict(store_options.get(cls.name) or {})
-        for key, value in context.items():
-            if key in cls.OPTIONS and opts.get(key) in (None, ''):
-                opts[key] = value
+        phase = 'setup: ' if operation == 'erase' else ''
         try:
-            store = cls(opts, runner)
+            store = cls(store_options_for(cls, store_options, context), runner)
             ok, reason = store.available()
             if not ok:
                 res = Result(store=cls.name, units=cls.units, available=False, reason=reason or 'not available')
+                if operation == 'erase':
+                    res.update(before=0, after=0)
+            elif operation == 'erase':
+                res = erase_store(store, subject, kwargs.get('check_mode', False))
             else:
                 res = _normalise_result(getattr(store, operation)(subject, **kwargs), cls)
         except NotImplementedError:
             res = Result(store=cls.name, units=cls.units, error='%s is not supported by this store yet' % operation)
-            failed.append(cls.name)
         except Exception as err:  # pylint: disable=broad-except
-            res = Result(store=cls.name, units=cls.units, error=safe_error(err))
+            res = Result(store=cls.name, units=cls.units, error=phase + safe_error(err))
+            if operation == 'erase':
+                res.update(before=0, after=None)
+        if res.get('error'):
             failed.append(cls.name)
         results[cls.name] = res
     return results, failed
