@@ -8,10 +8,12 @@ debug output. Python standard library only; no Ansible import.
 
 Entry points: :func:`redact_file` ``(path, matcher, mode='remove'|'mask', check_mode=False)``
 and :func:`redact_logfile` ``(logfile, ...)`` (a file :class:`store_logs.LogStore` found) return
-``{'lines_matched', 'lines_changed', 'changed'}`` (counts only, never content).
+``{'lines_matched', 'lines_changed', 'changed'}`` (counts only, never content);
+:func:`redact_logfiles` runs it over the files a store found (``LogStore.redact``: the one path of
+``LogStore.erase`` and the log_redact module).
 
 Matchers: :class:`SubjectMatcher` (a :class:`~.subject.Subject`, through the needle prefilter
-of ``store_logs.LineMatcher``) and :class:`DebugMatcher` (the :data:`DEBUG_PATTERNS` list plus a
+of ``log_engine.LineMatcher``) and :class:`DebugMatcher` (the :data:`DEBUG_PATTERNS` list plus a
 small state machine for ``recordio`` SMTP transcripts). A matcher has ``hits(buf, start, end)``
 (sorted ``(line_start, line_end)`` of matching lines) and ``mask(line)`` (the line with every
 identifier replaced by the token, or None when the matcher can only remove).
@@ -109,7 +111,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import
 )
 
 __all__ = ['RedactError', 'SubjectMatcher', 'DebugMatcher', 'DEBUG_PATTERNS', 'redact_file',
-           'redact_logfile', 'mask_token', 'writers_of', 'cleanup_temp_files', 'GZIP_LEVEL']
+           'redact_logfile', 'redact_logfiles', 'mask_token', 'writers_of', 'cleanup_temp_files', 'GZIP_LEVEL']
 
 CHUNK = 4 * 1024 * 1024
 DIRECT_BLOCK = 4096             # O_DIRECT alignment of buffer address, offsets and lengths
@@ -1060,6 +1062,23 @@ def redact_logfile(logfile, matcher, mode='remove', check_mode=False, live=None,
     with directory:
         return redact_file(logfile.path, matcher, mode, check_mode, live, pause_writers, directory=directory,
                            expect=logfile.expect())
+
+
+def redact_logfiles(files, make_matcher, mode='remove', check_mode=False, live=None, pause_writers=True):
+    """The one redaction path over found log files, shared by ``LogStore.erase`` and the
+    log_redact module: :func:`redact_logfile` of each file with a matcher from ``make_matcher()``
+    (a stateful matcher, :class:`DebugMatcher`, gets a fresh one per file). Yields
+    ``(logfile, outcome, None)`` or, for a refused or failed file (left untouched),
+    ``(logfile, None, message)``; the message names no path and no data."""
+    for logfile in files:
+        matcher = make_matcher()  # a RedactError here (a bad token) is the caller's, not the file's
+        try:
+            outcome = redact_logfile(logfile, matcher, mode, check_mode=check_mode, live=live,
+                                     pause_writers=pause_writers)
+        except RedactError as err:
+            yield logfile, None, str(err)
+            continue
+        yield logfile, outcome, None
 
 
 def _redact_open(path, directory, name, fd, st, matcher, mode, check_mode, live, pause_writers):

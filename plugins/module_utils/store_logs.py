@@ -37,7 +37,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import
     iter_regions,
     prefetch,
 )
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_redact import RedactError, SubjectMatcher, redact_logfile
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_redact import SubjectMatcher, redact_logfiles
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
 
 CATEGORIES = ('live', 'rotated', 'compressed', 'multilog')
@@ -547,6 +547,15 @@ class LogStore(Store):
         res['reason'] = self._reason()
         return res
 
+    def redact(self, make_matcher, mode='remove', check_mode=False):
+        """The one redaction path (erase here, and the log_redact module): (files, outcomes),
+        the files found and, per file in that order, ``(logfile, outcome, error)`` from
+        :func:`log_redact.redact_logfiles` (``outcome`` None and ``error`` the problem text,
+        which names no path and no data, when the file was refused or failed: it is untouched).
+        Files that discovery skipped are in :attr:`problems`."""
+        files = self.files()
+        return files, list(redact_logfiles(files, make_matcher, mode, check_mode=check_mode))
+
     def erase(self, subject, check_mode):
         """Remove the subject's lines from every log file through the log_redact engine: live
         files are rewritten in place (their writers paused, no appended line lost), rotated and
@@ -554,17 +563,21 @@ class LogStore(Store):
         damaged file is left untouched and named by category in ``reason``; the proof search
         after the erasure then still counts it, so the request is reported incomplete."""
         res = self._empty()
-        files = self.files()
+        matchers = []
+
+        def make_matcher():  # one matcher for every file, built when the first file is redacted
+            if not matchers:
+                matchers.append(SubjectMatcher(subject))
+            return matchers[0]
+
+        files, outcomes = self.redact(make_matcher, 'remove', check_mode)
         if not files:
             res.update(available=False, reason=self._none_found())
             return res
-        matcher = SubjectMatcher(subject)
         erased = 0
-        for logfile in files:
-            try:
-                outcome = redact_logfile(logfile, matcher, 'remove', check_mode=check_mode)
-            except RedactError as err:  # its message names no path and no data (the engine's contract)
-                self._problem('%s files refused (%s)' % (logfile.category, err))
+        for logfile, outcome, error in outcomes:
+            if error is not None:  # its message names no path and no data (the engine's contract)
+                self._problem('%s files refused (%s)' % (logfile.category, error))
                 continue
             res.add(logfile.category, outcome['lines_matched'])
             erased += outcome['lines_changed'] if not check_mode else outcome['lines_matched']

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_redact
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
 SUBJECT = Subject.from_params(addresses=['ann@example.com'], logins=['annlogin'], ips=['192.0.2.7'])
@@ -366,3 +367,38 @@ def test_real_log_forms_are_redacted_and_no_other_line_changes(tmp_path, kind):
     res = log_redact.redact_file(path, log_redact.SubjectMatcher(subject), mode='remove')
     assert res['lines_matched'] == len(REAL_OWN)
     assert read(path, kind) == b'\n'.join(REAL_OTHERS) + b'\n'
+
+
+def test_one_redaction_path_for_the_store_and_the_module(tmp_path):
+    """LogStore.redact (the path of LogStore.erase and of the log_redact module): every found
+    file through redact_logfile with a matcher per file, a refused file reported by its
+    problem text (no path) and left untouched, the others redacted."""
+    logdir = tmp_path / 'log'
+    logdir.mkdir()
+    own = b'x to=<ann@example.com>\n'
+    other = b'x to=<joann@example.com>\n'
+    write(str(logdir / 'mail.log.1'), own + other)
+    write(str(logdir / 'mail.log.2.gz'), own + other + own, 'gz')
+    write(str(logdir / 'mail.log.3'), own + other)
+    os.link(str(logdir / 'mail.log.3'), str(tmp_path / 'elsewhere'))
+    store = LogStore({'paths': [str(logdir) + '/mail.log*']})
+    made = []
+
+    def make_matcher():
+        made.append(log_redact.SubjectMatcher(SUBJECT))
+        return made[-1]
+
+    files, outcomes = store.redact(make_matcher, 'remove', check_mode=True)
+    assert [f.name for f in files] == ['mail.log.1', 'mail.log.2.gz', 'mail.log.3']
+    assert [(f.name, o and o['lines_matched'], e and 'hard link' in e) for f, o, e in outcomes] == [
+        ('mail.log.1', 1, None), ('mail.log.2.gz', 2, None), ('mail.log.3', None, True)]
+    assert len(made) == 3
+    assert all(str(tmp_path) not in e for _f, _o, e in outcomes if e)
+    assert read(str(logdir / 'mail.log.1')) == own + other                 # check mode: untouched
+    _files, outcomes = store.redact(make_matcher, 'remove')
+    assert [o and o['lines_changed'] for _f, o, _e in outcomes] == [1, 2, None]
+    assert read(str(logdir / 'mail.log.1')) == other
+    assert read(str(logdir / 'mail.log.2.gz'), 'gz') == other
+    assert read(str(logdir / 'mail.log.3')) == own + other                 # refused: untouched
+    res = store.erase(SUBJECT, check_mode=True)
+    assert res['found'] == 0 and 'hard link' in res['reason']
