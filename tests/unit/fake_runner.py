@@ -37,7 +37,7 @@ Every command is recorded, in order, in ``records`` (:class:`Call`: kind, argv, 
 views ``calls`` (argv lists), ``inputs`` (stdin of each, None when none), ``named`` (argv with
 the program's base name) and ``sunk`` (bytes written to each sink) are derived from it.
 ``signals`` holds the (pid, signum) of each ``signal``; its answer is ``on_signal(pid,
-signum)`` (default True: the process existed)."""
+signum)``, else ``real``'s (the signal is sent), else True (the process existed)."""
 
 from __future__ import annotations
 
@@ -214,6 +214,8 @@ class FakeRunner(object):
         self.signals.append((pid, signum))
         if self.on_signal is not None:
             return self.on_signal(pid, signum)
+        if self.real is not None:
+            return self.real.signal(pid, signum)
         return True
 
     # ------------------------------------------------------------------ scripting

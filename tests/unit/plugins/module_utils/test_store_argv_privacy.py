@@ -15,8 +15,6 @@ and in docs/erasure.md ("Hardening the hosts"), where the mitigation (``hidepid=
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
 
@@ -26,7 +24,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import STORES
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
-# the stores' own fakes and fixtures data (sibling test modules)
+# the shared fake runner, the stores' own tool fakes and fixture data (sibling test modules)
+from fake_runner import FakeRunner
 import test_store_accounts as t_accounts
 import test_store_dovecot as t_dovecot
 import test_store_horde as t_horde
@@ -54,63 +53,44 @@ JOURNAL_EXPORT = (b'__CURSOR=s=1\nMESSAGE=Login: user=<ann@example.org>\n\n'
                   b'__CURSOR=s=2\nMESSAGE=Login: user=<bob@example.org>\n\n')
 
 
-class RecordingRunner(object):
-    """Answers every tool of every store and records each command line it is given."""
+TOOLS = ('doveadm', 'doveconf', 'makeuserdb', 'cancelmsg', 'svstat', 'pgrep', 'usermod', 'userdel',
+         'pkill', 'loginctl', 'journalctl')
 
-    def __init__(self, host):
-        self.host = host
-        self.argvs = []
-        doveadm_users = {
-            ADDRESS: {'home': '/var/vmail/example.org/ann', 'boxes': t_dovecot.mailboxes('ann')},
-            'bob@example.org': {'home': '/var/vmail/example.org/bob', 'boxes': t_dovecot.mailboxes('bob')},
-        }
-        self.doveadm = t_dovecot.FakeDoveadm(doveadm_users, sessions=[(ADDRESS, 4242), ('bob@example.org', 4343)])
-        self.vpopmail = t_accounts.FakeVpopmail(host['vpopmail_dir'], host['vpopmail_accounts'])
-        self.system = t_system.FakeRunner(host['passwd_file'])
-        self.horde_tool = t_horde.fake_remove_user_data(host['horde_db'])
 
-    TOOLS = ('doveadm', 'doveconf', 'makeuserdb', 'cancelmsg', 'svstat', 'pgrep', 'usermod', 'userdel',
-             'pkill', 'loginctl', 'journalctl')
+def recording_runner(host):
+    """The fake runner answering every tool of every store as the stores' own unit tests do
+    (their tool fakes are reused); every other command exits 1. ``doveadm``: the Dovecot fake."""
+    doveadm = t_dovecot.FakeDoveadm({
+        ADDRESS: {'home': '/var/vmail/example.org/ann', 'boxes': t_dovecot.mailboxes('ann')},
+        'bob@example.org': {'home': '/var/vmail/example.org/bob', 'boxes': t_dovecot.mailboxes('bob')},
+    }, sessions=[(ADDRESS, 4242), ('bob@example.org', 4343)])
+    vpopmail = t_accounts.FakeVpopmail(host['vpopmail_dir'], host['vpopmail_accounts'])
+    horde_tool = t_horde.fake_remove_user_data(host['horde_db'])
 
-    def which(self, name):
-        if os.path.isabs(name):
-            return name if os.path.isfile(name) else None
-        return '/usr/bin/' + name if name in self.TOOLS else None
+    def horde(argv, data):
+        rc, out, err = horde_tool(argv, data)
+        return 0 if rc == 1 else rc, out, err
 
-    def _record(self, argv):
-        self.argvs.append([str(a) for a in argv])
-        return os.path.basename(str(argv[0]))
+    tools = dict(t_system.shadow_runner(host['passwd_file']).tools)
+    tools.update({
+        'doveadm': doveadm.answer, 'doveconf': doveadm.answer,
+        'vuserinfo': vpopmail.vuserinfo, 'vdeluser': vpopmail.vdeluser,
+        'horde-remove-user-data': horde,
+        'svstat': lambda argv, _data: ('%s: down 5 seconds, normally up\n' % argv[1]).encode(),
+        'makeuserdb': 0, 'qmail-newu': 0, 'cancelmsg': 0,
+    })
+    # and the tools the host fixture installs under tmp_path
+    installed = set(TOOLS) | {'vuserinfo', 'vdeluser', 'horde-remove-user-data', 'qmail-newu', 'klms-control'}
+    runner = FakeRunner(tools, streams={'journalctl': JOURNAL_LINES,
+                                        ('journalctl', '--no-pager', '--quiet', '--output=export'): JOURNAL_EXPORT},
+                        default=1, installed=installed, on_signal=doveadm.end_session)
+    runner.doveadm = doveadm
+    return runner
 
-    def run(self, argv, data=None, check=True):
-        tool = self._record(argv)
-        if tool in ('doveadm', 'doveconf'):
-            return self.doveadm.run(argv, data, check)
-        if tool in ('vuserinfo', 'vdeluser'):
-            return self.vpopmail.tools[tool](argv)
-        if tool in ('usermod', 'userdel', 'pkill', 'loginctl'):
-            return self.system.run(argv, data, check)
-        if tool == 'horde-remove-user-data':
-            rc, out, err = self.horde_tool(argv, data)
-            return 0 if rc == 1 else rc, out, err
-        if tool == 'svstat':
-            return 0, ('%s: down 5 seconds, normally up\n' % argv[1]).encode(), b''
-        if tool in ('makeuserdb', 'qmail-newu', 'cancelmsg'):
-            return 0, b'', b''
-        return 1, b'', b''
 
-    @contextlib.contextmanager
-    def stream(self, argv, check=True):
-        tool = self._record(argv)
-        assert tool == 'journalctl', argv
-        yield io.BytesIO(JOURNAL_EXPORT if '--output=export' in argv else JOURNAL_LINES)
-
-    @contextlib.contextmanager
-    def sink(self, argv, check=True):
-        self._record(argv)
-        yield io.BytesIO()
-
-    def signal(self, pid, signum):
-        return self.doveadm.signal(pid, signum)
+def command_lines(runner):
+    """Every command line the runner was given, as strings."""
+    return [[str(a) for a in argv] for argv in runner.calls]
 
 
 @pytest.fixture
@@ -206,7 +186,7 @@ def leaks(argv, subject):
 
 
 def run_everything(host, subject):
-    runner = RecordingRunner(host)
+    runner = recording_runner(host)
     context = {'request_id': 'REQ-1', 'subject_hmac': 'a3' * 32}
     outcome = {}
     for op, kwargs in (('locate', {}), ('export', {'bundle_dir': str(host['tmp'] / 'bundle')}),
@@ -227,12 +207,12 @@ def test_no_identifier_on_any_command_line_but_the_known_exceptions(host):
     for name in ('dovecot', 'courier_queue', 'qmail_queue', 'courier_userdb', 'qmail_assign', 'vpopmail',
                  'system_accounts', 'horde_sql', 'maildir', 'logs', 'journal'):
         assert located[name]['found'] > 0, name
-    tools = set(os.path.basename(a[0]) for a in runner.argvs)
+    tools = set(os.path.basename(a[0]) for a in command_lines(runner))
     assert {'doveadm', 'horde-remove-user-data', 'makeuserdb', 'qmail-newu', 'cancelmsg', 'journalctl'} <= tools
-    assert runner.doveadm.signalled == [(4242, 15)]       # ann's session ended, bob's kept
+    assert runner.signals == [(4242, 15)]       # ann's session ended, bob's kept
 
     offenders = {}
-    for argv in runner.argvs:
+    for argv in command_lines(runner):
         found = leaks(argv, subject)
         if found:
             offenders.setdefault(os.path.basename(argv[0]), set()).update(found)
@@ -250,6 +230,6 @@ def test_no_customer_domain_on_any_command_line_but_the_known_exceptions(host):
     located = outcome[('locate', None)][0]
     assert located['dovecot']['found'] > 0 and located['vpopmail']['found'] > 0
     # Dovecot lists its userdb and matches *@DOMAIN itself (doveadm user '*@DOMAIN' before)
-    assert ['/usr/bin/doveadm', 'user', '*'] in runner.argvs
-    offenders = set(os.path.basename(argv[0]) for argv in runner.argvs if leaks(argv, subject))
+    assert ['/usr/bin/doveadm', 'user', '*'] in command_lines(runner)
+    offenders = set(os.path.basename(argv[0]) for argv in command_lines(runner) if leaks(argv, subject))
     assert 'vuserinfo' in offenders and offenders <= set(KNOWN_EXCEPTIONS)

@@ -27,28 +27,28 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_dovecot import DovecotStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
+from fake_runner import FakeRunner
+
 LAZY = '.EXPUNGED/'
 
 
-class FakeDoveadm(object):
-    """users: name -> {'home': str, 'boxes': {name: {'guid': str, 'msgs': {uid: (flags, bytes)}}}}"""
+class FakeDoveadm(FakeRunner):
+    """The fake runner with doveadm and doveconf over ``users``: name -> {'home': str, 'boxes':
+    {name: {'guid': str, 'msgs': {uid: (flags, bytes)}}}}. Every program is found in /usr/bin;
+    ``calls``, ``inputs`` and ``signals`` are the fake runner's records."""
 
     def __init__(self, users, lazy=LAZY, iterate=True, rc_overrides=None, sessions=None):
+        FakeRunner.__init__(self, tools={'doveadm': self.answer, 'doveconf': self.answer}, installed=True,
+                            on_signal=self.end_session)
         self.users = users
         self.lazy = lazy
         self.iterate = iterate
-        self.calls = []
-        self.inputs = []           # stdin of each call (None: none), parallel to calls
         # (user name, pid) of each IMAP/POP3 connection, as anvil lists them
         self.sessions = list(sessions or [])
-        self.signalled = []
         self.rc_overrides = rc_overrides or {}
         self.guid_seq = 100
         self.cache_purged = []
         self.settings = {'auth_debug': 'no', 'auth_verbose': 'no', 'mail_debug': 'no'}
-
-    def which(self, name):
-        return '/usr/bin/' + os.path.basename(name)
 
     def _user(self, name):
         # Dovecot's default auth_username_format=%Lu
@@ -76,15 +76,12 @@ class FakeDoveadm(object):
                 return bname, box
         return None, {'msgs': {}}
 
-    def signal(self, pid, signum):
-        self.signalled.append((pid, signum))
+    def end_session(self, pid, _signum):
         alive = any(p == pid for _n, p in self.sessions)
         self.sessions = [(n, p) for n, p in self.sessions if p != pid]
         return alive
 
-    def run(self, argv, data=None, check=True):
-        self.calls.append(list(argv))
-        self.inputs.append(data)
+    def answer(self, argv, data):
         prog = os.path.basename(argv[0])
         args = list(argv[1:])
         if prog == 'doveconf':
@@ -454,13 +451,13 @@ def test_sessions_end_like_doveadm_kick_without_the_name_on_a_command_line(users
     runner = FakeDoveadm(users, sessions=[('ann@example.org', 501), ('Ann@Example.ORG', 502),
                                           ('bob@example.org', 503), ('joann@example.org', 504)])
     res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=False)
-    assert sorted(runner.signalled) == [(501, 15), (502, 15)]
+    assert sorted(runner.signals) == [(501, 15), (502, 15)]
     assert 'kick_failed' not in res['detail']
     assert not any('kick' in call for call in runner.calls)
     # nobody logged in: nothing signalled, no failure (doveadm kick: exit 68)
     runner = FakeDoveadm(users, sessions=[('bob@example.org', 503)])
     res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=False)
-    assert runner.signalled == [] and 'kick_failed' not in res['detail']
+    assert runner.signals == [] and 'kick_failed' not in res['detail']
 
 
 def test_a_process_shared_with_another_user_is_not_signalled(users):
@@ -468,7 +465,7 @@ def test_a_process_shared_with_another_user_is_not_signalled(users):
     runner = FakeDoveadm(users, sessions=[('ann@example.org', 601), ('bob@example.org', 601),
                                           ('ann@example.org', 602)])
     res = DovecotStore({}, runner).erase(Subject.from_params(**ANN), check_mode=False)
-    assert runner.signalled == []
+    assert runner.signals == []
     assert res['detail']['kick_failed'] == 1 and res['detail']['remaining'] == 0
 
 

@@ -24,6 +24,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_dovecot import DovecotStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
+from fake_runner import FakeRunner
+
 DOVECOT = shutil.which('dovecot', path='/usr/sbin:/usr/bin:/sbin:/bin')
 DOVEADM = shutil.which('doveadm', path='/usr/bin:/usr/sbin:/bin:/sbin')
 MAIL_UID = 65534        # nobody: Dovecot drops to the user's uid for mail access
@@ -67,18 +69,6 @@ MESSAGES = {
     ('ann@example.org', 'Trash'): [b'From: z@example.net\nSubject: gone\n\nthird\n'],
     ('bob@example.org', 'INBOX'): [b'From: x@example.net\nSubject: bob\n\nbob\n'],
 }
-
-
-class Recorder(Runner):
-    """The real Runner; records every command line it starts."""
-
-    def __init__(self, **kwargs):
-        super(Recorder, self).__init__(**kwargs)
-        self.argvs = []
-
-    def run(self, argv, data=None, check=True):
-        self.argvs.append(list(argv))
-        return super(Recorder, self).run(argv, data=data, check=check)
 
 
 @pytest.fixture
@@ -144,7 +134,8 @@ def mailbox_counts(dovecot, user):
 
 
 def test_real_doveadm_locate_export_erase_without_names_on_command_lines(dovecot, tmp_path):
-    runner = Recorder(env={'CONFIG_FILE': dovecot['conf']})
+    # the real Runner behind the fake one, which records every command line
+    runner = FakeRunner(real=Runner(env={'CONFIG_FILE': dovecot['conf']}))
     store = DovecotStore({}, runner)
     assert store.available() == (True, '')
     # two names of one mailbox count once; a name the userdb does not know is no error
@@ -169,6 +160,6 @@ def test_real_doveadm_locate_export_erase_without_names_on_command_lines(dovecot
     res = DovecotStore({}, runner).locate(Subject.from_params(domain='example.org'))
     assert res['detail']['users'] == 2 and res['found'] == 1
 
-    assert len(runner.argvs) > 20
-    for argv in runner.argvs:
+    assert len(runner.calls) > 20
+    for argv in runner.calls:
         assert not [a for a in argv if 'example.org' in a.lower() or 'ann' in a.lower()], argv

@@ -9,7 +9,6 @@ machine's journal) is simulated."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -25,6 +24,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import LineMatcher
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal import JournalStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
+
+from fake_runner import PASS, FakeRunner
 
 REMOTE = jr.find_remote('', shutil.which)
 JOURNALCTL = shutil.which('journalctl')
@@ -212,47 +213,43 @@ def test_file_of_only_the_subject_is_removed_and_untouched_files_stay(tmp_path):
     assert res['erased'] == 5 and not only.exists() and sha(other) == digest
 
 
-class Spy(Runner):
-    """The real runner, but ``journalctl --rotate`` and ``--sync`` are simulated (journald's
-    rename of the active file to an archived name; ``late``: export streams that journald
-    writes to a new active file when the n-th sync after a rotation is asked for, as lines
-    the erasure's own commands logged) and some outputs can be altered."""
+class Spy(FakeRunner):
+    """The real runner behind the fake one, but ``journalctl --rotate`` and ``--sync`` are
+    simulated (journald's rename of the active file to an archived name; ``late``: export
+    streams that journald writes to a new active file when the n-th sync after a rotation is
+    asked for, as lines the erasure's own commands logged) and some outputs can be altered.
+    ``named`` holds every command line with the program's base name."""
 
     def __init__(self, header=None, alter_copy=False, late=()):
-        super(Spy, self).__init__()
-        self.calls = []
+        FakeRunner.__init__(self, tools={'journalctl': self.journalctl}, streams={'journalctl': self.read},
+                            installed=(), real=Runner())
         self.header = header
         self.alter_copy = alter_copy
         self.active = None
         self.rotations = 0
         self.late = list(late)
 
-    def run(self, argv, data=None, check=True):
-        self.calls.append([os.path.basename(str(a)) for a in argv])
+    def journalctl(self, argv, _data):
         if '--rotate' in argv:
             assert self.active, 'a rotation nobody expected'
             self.rotations += 1
             if os.path.exists(self.active):
                 os.rename(self.active, os.path.join(os.path.dirname(self.active), archived_name(self.rotations)))
-            return 0, b'', b''
+            return 0
         if '--sync' in argv:
             if self.rotations and self.late:
                 make_journal(self.active, self.late.pop(0))
-            return 0, b'', b''
+            return 0
         if self.header is not None and '--header' in argv:
-            return 0, self.header.encode(), b''
-        return super(Spy, self).run(argv, data, check)
+            return self.header.encode()
+        return PASS
 
-    @contextlib.contextmanager
-    def stream(self, argv, check=True):
-        self.calls.append([str(a) for a in argv])
+    def read(self, argv, _data):
         if self.alter_copy and any(jr.TEMP_DIR in str(a) for a in argv):
-            with super(Spy, self).stream(argv, check) as handle:
+            with self.real.stream(argv) as handle:
                 data = handle.read()
-            yield io.BytesIO(data.replace(b'MESSAGE=imap(bob@example.org)', b'MESSAGE=imap(bob@example.org)!', 1))
-            return
-        with super(Spy, self).stream(argv, check) as handle:
-            yield handle
+            return data.replace(b'MESSAGE=imap(bob@example.org)', b'MESSAGE=imap(bob@example.org)!', 1)
+        return PASS
 
 
 @needs_tools
@@ -264,7 +261,7 @@ def test_active_file_is_rotated_first(tmp_path):
     spy = Spy()
     spy.active = str(active)
     res = store(root, spy).erase(ANN, check_mode=False)
-    assert ['journalctl', '--rotate'] in spy.calls
+    assert ['journalctl', '--rotate'] in spy.named
     assert res['erased'] == n_subject and not active.exists()
     assert not any(hit for _f, hit in jr.classify(export(root / MACHINE / ARCHIVED), LineMatcher(ANN)))
 
@@ -282,7 +279,7 @@ def test_lines_logged_around_the_rotation_are_erased_by_another_rotation(tmp_pat
     spy = Spy(late=[late])
     spy.active = str(active)
     res = store(root, spy).erase(ANN, check_mode=False)
-    assert n_late and spy.rotations == 2 and ['journalctl', '--sync'] in spy.calls
+    assert n_late and spy.rotations == 2 and ['journalctl', '--sync'] in spy.named
     assert res['erased'] == n_subject + n_late and not res['manual_steps']
     for n in (1, 2):
         assert not any(hit for _f, hit in jr.classify(export(root / MACHINE / archived_name(n)), LineMatcher(ANN)))
@@ -319,7 +316,7 @@ def test_a_real_erasure_classifies_each_file_once(tmp_path):
     spy = Spy()
     res = store(root, spy).erase(ANN, check_mode=False)
     assert res['erased'] == n_subject
-    reads = [call for call in spy.calls if '--output=export' in call]
+    reads = [call for call in spy.named if '--output=export' in call]
     assert sum(1 for call in reads if '--file=' + str(path) in call) == 2
     assert sum(1 for call in reads if '--file=' + str(other) in call) == 1
 
@@ -333,7 +330,7 @@ def test_check_mode_does_not_rotate(tmp_path):
     spy = Spy()
     spy.active = str(active)
     res = store(root, spy).erase(ANN, check_mode=True)
-    assert res['erased'] == n_subject and ['journalctl', '--rotate'] not in spy.calls and active.exists()
+    assert res['erased'] == n_subject and ['journalctl', '--rotate'] not in spy.named and active.exists()
 
 
 @needs_tools
