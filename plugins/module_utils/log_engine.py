@@ -382,6 +382,19 @@ def iter_regions(chunks, matcher=None):
         yield carry, 0, len(carry), matcher.hits(carry) if matcher else None
 
 
+def write_hit_lines(regions, write):
+    """Pass every hit line of ``regions`` to ``write`` (a missing final newline added), and yield
+    each region's number of hit lines once they are written (the export of the log and journal
+    stores: a caller that stops at an error knows how many lines went out)."""
+    for buf, _start, _end, hits in regions:
+        for ls, le in hits:
+            line = buf[ls:le]
+            if not line.endswith(b'\n'):
+                line += b'\n'
+            write(line)
+        yield len(hits)
+
+
 # ------------------------------------------------------------------------------ parallel files
 def _deal(weights, workers):
     """Indexes per worker, largest first to the least loaded worker."""

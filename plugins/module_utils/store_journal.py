@@ -10,7 +10,13 @@ from __future__ import annotations
 import os
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import LazyExtract
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import CHUNK, LineMatcher, iter_regions, iter_stream_chunks
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import (
+    CHUNK,
+    LineMatcher,
+    iter_regions,
+    iter_stream_chunks,
+    write_hit_lines,
+)
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_retention import journal_erase_step
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_rewrite import (
@@ -90,13 +96,8 @@ class JournalStore(Store):
         out = LazyExtract(self, bundle_dir, 'journal.txt')
         count = 0
         try:
-            for buf, _start, _end, hits in self._regions(matcher):
-                for ls, le in hits:
-                    line = buf[ls:le]
-                    if not line.endswith(b'\n'):
-                        line += b'\n'
-                    out.write(line)
-                count += len(hits)
+            for written in write_hit_lines(self._regions(matcher), out.write):
+                count += written
             out.close()
         except BaseException:
             out.abort()

@@ -36,6 +36,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import
     iter_file_chunks,
     iter_regions,
     prefetch,
+    write_hit_lines,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_redact import SubjectMatcher, redact_logfiles
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
@@ -481,13 +482,8 @@ class LogStore(Store):
         count = 0
         problem = None
         try:
-            for buf, _start, _end, hits in self.scan(logfile, matcher):
-                for ls, le in hits:
-                    line = buf[ls:le]
-                    if not line.endswith(b'\n'):
-                        line += b'\n'
-                    out.write(line)
-                count += len(hits)
+            for written in write_hit_lines(self.scan(logfile, matcher), out.write):
+                count += written
             out.close()
         except RefusedFile as err:
             out.close()
