@@ -28,7 +28,9 @@ description:
     level or in any block except C(service) blocks (where C(ssl) means a listener property).
     C(auth_verbose = default) in C(passdb) and C(userdb) blocks means "inherit" and is not a finding.
   - Findings name the block and the setting, never the value, so they can be printed safely.
-  - The filter is pure Python and does no I/O; run C(doveconf) on the host and pass its output.
+  - The filter is pure Python and does no I/O; run C(doveconf) on the host and pass its output. It reads the
+    output with the collection's one doveconf parser (module_utils C(doveconf)), which the
+    C(mailprivacy.gdpr.processing_facts) module uses too.
 options:
   _input:
     description:
@@ -106,10 +108,9 @@ _value:
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.doveconf import parse_doveconf, unquote
 
 BLOCK_SEPARATOR = " > "
-
-_SETTING_RE = re.compile(r"^([A-Za-z0-9_.:-]+)\s*=\s?(.*)$")
 
 # Switches that log user names, client IPs, queries or passwords when enabled.
 _VERBOSE_SWITCHES = frozenset(
@@ -175,61 +176,6 @@ _MAIL_LOG_PERSONAL_FIELDS = frozenset(("from", "subject"))
 
 _MODIFIERS = "LUEXRHNMDT"
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_]+")
-
-
-def unquote(value):
-    """Remove doveconf quoting from a value and surrounding white space."""
-    value = value.strip()
-    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        out = []
-        escaped = False
-        for char in value[1:-1]:
-            if escaped:
-                out.append(char)
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            else:
-                out.append(char)
-        value = "".join(out).strip()
-    return value
-
-
-def _section_name(line):
-    """'mailbox "Sent Messages" {' -> 'mailbox Sent Messages'."""
-    header = line[:-1].strip()
-    parts = header.split(None, 1)
-    if len(parts) == 2:
-        return "%s %s" % (parts[0], unquote(parts[1]))
-    return parts[0] if parts else ""
-
-
-def parse_doveconf(text):
-    """Parse doveconf output into a list of (block_path, name, value) tuples.
-
-    block_path is a tuple of section names, outer first; () is the top level.
-    Comment lines, blank lines and lines that are neither a setting nor a
-    section delimiter (warnings, continuation lines) are ignored.
-    """
-    if not isinstance(text, str):
-        raise AnsibleFilterError("doveconf_overrides: the input must be doveconf output as a string or a dict")
-    path = []
-    found = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line == "}":
-            if path:
-                path.pop()
-            continue
-        match = _SETTING_RE.match(line)
-        if match:
-            found.append((tuple(path), match.group(1), unquote(match.group(2))))
-            continue
-        if line.endswith("{"):
-            path.append(_section_name(line))
-    return found
 
 
 def _normalise(value):
@@ -339,8 +285,10 @@ def doveconf_overrides(config, expected=None, allow=None, personal_data=False):
     """Return the settings that leak personal data or override the profile."""
     if isinstance(config, dict):
         settings = [((), str(name), _normalise(value)) for name, value in config.items()]
-    else:
+    elif isinstance(config, str):
         settings = parse_doveconf(config)
+    else:
+        raise AnsibleFilterError("doveconf_overrides: the input must be doveconf output as a string or a dict")
     expected = {str(name): _normalise(value) for name, value in (expected or {}).items()}
     allowed = set(_allow_key(item) for item in (allow or []))
 

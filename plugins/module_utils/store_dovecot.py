@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 import signal
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.doveconf import setting as doveconf_setting
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
     StoreError,
@@ -151,9 +152,7 @@ class DovecotStore(Store):
             value = ''
             doveconf = self.runner.which(self.options['doveconf'])
             if doveconf:
-                rc, out, _err = self.runner.run([doveconf, '-h', 'plugin/lazy_expunge'], check=False)
-                if rc == 0:
-                    value = out.decode('utf-8', 'replace').strip()
+                value = doveconf_setting(self.runner, doveconf, 'plugin/lazy_expunge') or ''
         self._lazy = value
         return value
 
@@ -340,8 +339,7 @@ class DovecotStore(Store):
             return []
         on = []
         for name in self.LOOKUP_LOGGING:
-            rc, out, _err = self.runner.run([doveconf, '-h', name], check=False)
-            if rc == 0 and out.decode('utf-8', 'replace').strip().lower() in ('yes', 'plain', 'sha1'):
+            if (doveconf_setting(self.runner, doveconf, name) or '').lower() in ('yes', 'plain', 'sha1'):
                 on.append(name)
         if not on:
             return []

@@ -117,21 +117,21 @@ import stat
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.doveconf import parse_doveconf, top_level
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import (
+    UNDEFINED,
+    UNKNOWN,
+    PhpArray,
+    PhpConfig,
+    PhpConstant,
+)
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.systemd_conf import INFINITY, journald_config, parse_timespan
 
 SERVICES = ('system_logging', 'dovecot', 'courier', 'qmail', 'horde', 'klms')
 
 LOG_DATA = 'user names, e-mail addresses, client IP addresses'
 PERIOD_DAYS = {'daily': 1, 'weekly': 7, 'monthly': 31, 'yearly': 366, 'hourly': 1.0 / 24}
-
-_UNITS = [
-    (('us', 'usec'), 1e-6), (('ms', 'msec'), 1e-3),
-    (('s', 'sec', 'secs', 'second', 'seconds'), 1), (('m', 'min', 'mins', 'minute', 'minutes'), 60),
-    (('h', 'hr', 'hour', 'hours'), 3600), (('d', 'day', 'days'), 86400),
-    (('w', 'week', 'weeks'), 7 * 86400), (('M', 'month', 'months'), 30.44 * 86400),
-    (('y', 'year', 'years'), 365.25 * 86400),
-]
-_UNIT = dict((name, factor) for names, factor in _UNITS for name in names)
-_SPAN_RE = re.compile(r'\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)')
+JOURNAL_STORAGE = ('volatile', 'persistent', 'auto', 'none')
 
 
 class Host(object):
@@ -196,31 +196,6 @@ class Host(object):
 
 
 # ------------------------------------------------------------------------------ helpers
-def parse_span(text, default_unit='s'):
-    """Seconds of a systemd/Dovecot/Courier time span ('14day', '2w 3d', '30d', '1month', '0'),
-    or None when it cannot be parsed. A bare number is in ``default_unit``."""
-    if text is None:
-        return None
-    text = text.strip().strip('"\'')
-    if not text:
-        return None
-    total = 0.0
-    pos = 0
-    while pos < len(text):
-        match = _SPAN_RE.match(text, pos)
-        if not match or match.end() == pos:
-            return None
-        unit = match.group(2) or default_unit
-        factor = _UNIT.get(unit) if unit == 'M' else _UNIT.get(unit) or _UNIT.get(unit.lower())
-        if factor is None:
-            return None
-        total += float(match.group(1)) * factor
-        pos = match.end()
-        while pos < len(text) and text[pos] in ' ,':
-            pos += 1
-    return total
-
-
 def days_of(seconds):
     if seconds is None:
         return None
@@ -451,60 +426,29 @@ class Logrotate(object):
 
 
 # ------------------------------------------------------------------------------ system logging
-def _ini_values(text, section):
-    out = {}
-    current = None
-    for raw in (text or '').splitlines():
-        line = raw.strip()
-        if not line or line[0] in '#;':
-            continue
-        if line.startswith('[') and line.endswith(']'):
-            current = line[1:-1].strip()
-            continue
-        if current == section and '=' in line:
-            key, value = line.split('=', 1)
-            out[key.strip()] = value.strip()
-    return out
-
-
-def journald_settings(host):
-    """Effective [Journal] settings and the files they came from, in systemd's order."""
-    values, sources = {}, {}
-    files = ['/etc/systemd/journald.conf']
-    dropins = {}
-    for directory in ('/usr/lib/systemd/journald.conf.d', '/lib/systemd/journald.conf.d',
-                      '/usr/local/lib/systemd/journald.conf.d', '/run/systemd/journald.conf.d',
-                      '/etc/systemd/journald.conf.d'):
-        for path in host.glob(directory + '/*.conf'):
-            dropins[os.path.basename(path)] = path  # later directories win for the same name
-    files += [dropins[name] for name in sorted(dropins)]
-    for path in files:
-        for key, value in _ini_values(host.read(path), 'Journal').items():
-            values[key] = value
-            sources[key] = path
-    return values, sources
-
-
 def collect_journal(host, logrotate):
     if not (host.exists('/lib/systemd/systemd-journald') or host.exists('/usr/lib/systemd/systemd-journald')
             or host.isdir('/var/log/journal') or host.isdir('/run/log/journal')):
         return []
-    values, sources = journald_settings(host)
-    storage = values.get('Storage', 'auto').lower()
+    # the journal store's erasure step reads the same settings (store_journal_retention)
+    config = journald_config(host.root, host.run)
+    storage = config.value('Storage', valid=lambda value: value in JOURNAL_STORAGE) or 'auto'
     persistent = storage == 'persistent' or (storage == 'auto' and host.isdir('/var/log/journal'))
     location = '/var/log/journal' if persistent else '/run/log/journal'
-    seconds = parse_span(values.get('MaxRetentionSec'))
-    limit = values.get('SystemMaxUse' if persistent else 'RuntimeMaxUse')
-    size_text = 'at most %s (%s)' % (limit, 'SystemMaxUse' if persistent else 'RuntimeMaxUse') if limit else \
+    seconds, text, source = config.timespan('MaxRetentionSec')
+    limit_key = 'SystemMaxUse' if persistent else 'RuntimeMaxUse'
+    limit, limit_source = config.get(limit_key)
+    size_text = 'at most %s (%s)' % (limit, limit_key) if limit else \
         'at most 10% of the file system (journald default)'
-    if seconds:
+    if seconds and seconds != INFINITY:
         days = days_of(seconds)
-        retention = '%s (MaxRetentionSec=%s); %s' % (fmt_days(days), values['MaxRetentionSec'], size_text)
-        basis = sources.get('MaxRetentionSec')
+        retention = '%s (MaxRetentionSec=%s); %s' % (fmt_days(days), text, size_text)
+        basis = source
     else:
         days = None
-        retention = 'no time limit (MaxRetentionSec unset or 0): size-bound, %s' % size_text
-        basis = sources.get('SystemMaxUse', 'journald defaults')
+        retention = 'no time limit (MaxRetentionSec %s): size-bound, %s' % (
+            'infinity' if seconds == INFINITY else 'unset or 0', size_text)
+        basis = limit_source or 'journald defaults'
     if not persistent:
         retention += '; volatile: lost at reboot'
     data = 'Log entries of every service, mail included (%s)' % LOG_DATA
@@ -567,27 +511,6 @@ def collect_rsyslog(host, logrotate):
 
 
 # ------------------------------------------------------------------------------ dovecot
-def parse_doveconf(text):
-    """[(block path tuple, key, value)] of ``doveconf -n`` output."""
-    out = []
-    stack = []
-    for raw in (text or '').splitlines():
-        line = raw.strip()
-        if not line or line.startswith('#'):
-            continue
-        if line.endswith('{'):
-            stack.append(line[:-1].strip())
-            continue
-        if line == '}':
-            if stack:
-                stack.pop()
-            continue
-        if '=' in line:
-            key, value = line.split('=', 1)
-            out.append((tuple(stack), key.strip(), value.strip()))
-    return out
-
-
 def mail_location_paths(location):
     """Human locations of a Dovecot mail_location."""
     if not location:
@@ -619,12 +542,12 @@ def collect_dovecot(host, logrotate):
         settings = parse_doveconf(out[1])
     else:
         problems.append('dovecot: doveconf -n could not be run; retention not read from the configuration')
-    top = dict((k, v) for blocks, k, v in (settings or []) if not blocks)
+    top = top_level(settings or [])
     rows = []
     expunge = []
     for blocks, key, value in settings or []:
         if key == 'autoexpunge' and blocks and blocks[-1].startswith('mailbox '):
-            expunge.append((blocks[-1][8:].strip().strip('"'), value))
+            expunge.append((blocks[-1][8:], value))
     locations, stat_dir, spool, home = mail_location_paths(top.get('mail_location'))
     sample = ([spool] if spool and host.isdir(spool) else []) + (home_dirs(host, home) if home else [])
     if settings is None:
@@ -668,7 +591,7 @@ def tmpfiles_age(host, directory):
             fields = raw.split()
             if len(fields) >= 6 and not raw.lstrip().startswith('#') and fields[1].rstrip('/') == directory:
                 age = fields[5]
-                seconds = parse_span(age.split(':', 1)[-1].lstrip('~'))
+                seconds = parse_timespan(age.split(':', 1)[-1].lstrip('~'))
                 found = (age, days_of(seconds), conf)
     return found
 
@@ -692,7 +615,7 @@ def collect_courier(host, logrotate):
                        sample=home_dirs(host, maildir)))
     if host.isdir('/var/lib/courier/msgs') or host.isfile('/etc/courier/courierd'):
         raw = (host.read('/etc/courier/queuetime') or '').strip()
-        seconds = parse_span(raw, default_unit='s') if raw else 7 * 86400
+        seconds = parse_timespan(raw) if raw else 7 * 86400
         text = '%s (queuetime%s)' % (fmt_days(days_of(seconds)), '=' + raw if raw else ' absent: 1w default')
         rows.append(record(host, 'courier', 'mta_queue', 'Queued messages (envelope addresses, headers, bodies)',
                            '/var/lib/courier/msgs, /var/lib/courier/msgq', text, days_of(seconds),
@@ -798,30 +721,48 @@ def collect_qmail(host, logrotate):
 
 
 # ------------------------------------------------------------------------------ horde
-_PHP_SET = re.compile(r"^\s*\$conf((?:\[\s*'[^']*'\s*\])+)\s*=\s*(.+?);\s*$")
+_PHP_LINE = re.compile(r'line ([0-9]+)')
 
 
-def php_conf(host, paths):
-    """{('log', 'type'): raw value} of simple $conf[...] = value; lines; later files win."""
-    out = {}
-    for path in paths:
-        for raw in (host.read(path) or '').splitlines():
-            match = _PHP_SET.match(raw)
-            if match:
-                keys = tuple(re.findall(r"'([^']*)'", match.group(1)))
-                value = match.group(2).strip()
-                if value[:1] in '\'"' and value[-1:] == value[:1]:
-                    value = value[1:-1]
-                out[keys] = value
-    return out
+class HordeConf(object):
+    """The effective $conf of a Horde application as PHP ends up with it after conf.php,
+    conf.d/*.php and conf.local.php, read with the collection's PHP reader (PHP is not run:
+    root does not execute files a web application can change). ``get`` gives the value as
+    text, or the default when it is unset or null; a value the reader cannot work out
+    (computed, set in a condition) gives the default and a problem."""
+
+    def __init__(self, host, app, problems):
+        base = '/etc/horde/%s/' % app
+        paths = [base + 'conf.php'] + host.glob(base + 'conf.d/*.php') + [base + 'conf.local.php']
+        files = [(path, host.read(path)) for path in paths if host.isfile(path)]
+        self.config = PhpConfig([(path, text) for path, text in files if text is not None])
+        self.problems = problems
+        for path, reason in self.config.problems:
+            line = _PHP_LINE.search(reason)
+            problems.append('horde: %s%s cannot be read with certainty; the settings it may change are taken as '
+                            'unknown' % (path, ' (line %s)' % line.group(1) if line else ''))
+
+    def get(self, key, default=None):
+        value = self.config.value(key)
+        if value is UNKNOWN or isinstance(value, PhpArray):
+            self.problems.append('horde: %s is computed or set conditionally; the record assumes %s'
+                                 % ('.'.join(key), 'the default' if default is not None else 'it is unset'))
+            return default
+        if value is UNDEFINED or value is None:
+            return default
+        if isinstance(value, bool):
+            return 'true' if value else 'false'
+        if isinstance(value, PhpConstant):
+            return value.name
+        return str(value)
 
 
 def collect_horde(host, logrotate):
     conf_path = '/etc/horde/horde/conf.php'
     if not host.isfile(conf_path):
         return None
-    conf = php_conf(host, [conf_path] + host.glob('/etc/horde/horde/conf.d/*.php') +
-                    ['/etc/horde/horde/conf.local.php'])
+    problems = []
+    conf = HordeConf(host, 'horde', problems)
     rows = []
     enabled = conf.get(('log', 'enabled'), 'true').lower() != 'false'
     kind = conf.get(('log', 'type'), 'syslog')
@@ -862,7 +803,7 @@ def collect_horde(host, logrotate):
                            % (phptype, ', ' + database if database and '/' not in database else ''),
                            'until the user data is removed (horde-remove-user-data)', None, conf_path,
                            stat_path=database if database and database.startswith('/') else conf_path))
-    imp = php_conf(host, ['/etc/horde/imp/conf.php'])
+    imp = HordeConf(host, 'imp', problems)
     driver = imp.get(('sentmail', 'driver'), 'Null')
     if driver.lower() != 'null':
         threshold = imp.get(('sentmail', 'params', 'threshold'), '60')
@@ -876,7 +817,7 @@ def collect_horde(host, logrotate):
                            '%s (tmpfiles.d age %s)' % (fmt_days(cache_days), cache_age) if cache_age
                            else 'no time limit (no tmpfiles.d rule)', cache_days if cache_age else None,
                            cache_conf or 'none'))
-    return rows, []
+    return rows, problems
 
 
 # ------------------------------------------------------------------------------ KLMS

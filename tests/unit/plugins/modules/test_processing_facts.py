@@ -288,15 +288,6 @@ def test_everyone_can_read(tmp_path):
     assert row["readers"].endswith("everyone")
 
 
-@pytest.mark.parametrize("text,seconds", [
-    ("14day", 14 * 86400), ("2w 3d", 17 * 86400), ("1month", 30.44 * 86400), ("30d", 30 * 86400),
-    ("0", 0), ("3600", 3600), ("1d12h", 1.5 * 86400), ("5min", 300), ("2 weeks", 14 * 86400),
-    ("bogus", None), ("", None), (None, None), ("5 parsecs", None),
-])
-def test_parse_span(text, seconds):
-    assert pf.parse_span(text) == seconds
-
-
 def test_logrotate_blocks_globals_and_includes(tmp_path):
     root = str(tmp_path)
     write(root, "/etc/logrotate.conf", "monthly\nrotate 2\ninclude /etc/logrotate.d\n/var/log/wtmp {\n  rotate 1\n}\n")
