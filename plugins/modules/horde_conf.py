@@ -16,7 +16,8 @@ description:
   - Sets or removes entries of a PHP array variable, by default C($conf), in a Horde configuration
     file such as C(/etc/horde/horde/conf.php), C(/etc/horde/imp/conf.php) or
     C(/etc/horde/imp/backends.local.php) (variable C($servers)).
-  - The file is read with a PHP tokenizer written for this module. An existing unconditional
+  - The file is read with the collection's PHP reader (a tokenizer and literal parser, the one
+    M(mailprivacy.gdpr.processing_facts) uses too); PHP is not run to read it. An existing unconditional
     top-level assignment of the exact key path, for example C($conf['log']['priority'] = 'INFO';),
     gets the new value in place. Otherwise a new assignment is inserted after the last statement
     that touches the key path, or next to the assignments of its siblings, or before Horde's

@@ -17,11 +17,13 @@ description:
   - Collects from one host what personal data it stores, where, for how long and who can read it, one record
     per data store, in the shape of the vendors' data tables (data type, location, retention, protection).
   - "Retention is read from the live configuration: journald (C(MaxRetentionSec), C(SystemMaxUse), C(Storage)
-    with its drop-ins), rsyslog's file rules and logrotate (C(rotate), C(daily)/C(weekly)/C(monthly), C(maxage)),
-    Dovecot (C(doveconf -n): C(mail_location), C(autoexpunge), file logs), Courier (C(IMAP_EMPTYTRASH),
-    C(queuetime), the track directory's tmpfiles.d age), qmail (C(queuelifetime), multilog C(n)/C(s) and an
-    age-based cleanup unit), Horde (C(conf.php) log, session lifetime, SQL database; IMP sent-mail log) and
-    KLMS (Backup, traces, dumps, temporary files) when present."
+    with its drop-ins, as systemd reads them: C(systemd-analyze cat-config) when O(root) is C(/), else the files
+    under O(root); the journal erasure reads the same settings the same way), rsyslog's file rules and
+    logrotate (C(rotate), C(daily)/C(weekly)/C(monthly), C(maxage)), Dovecot (C(doveconf -n): C(mail_location),
+    C(autoexpunge), file logs), Courier (C(IMAP_EMPTYTRASH), C(queuetime), the track directory's tmpfiles.d
+    age), qmail (C(queuelifetime), multilog C(n)/C(s) and an age-based cleanup unit), Horde (C(conf.php),
+    C(conf.d/), C(conf.local.php): log, session lifetime, SQL database; IMP sent-mail log; read as PHP ends up
+    with them, without running PHP) and KLMS (Backup, traces, dumps, temporary files) when present."
   - Protection is the owner, group and mode of the file or directory, and who can read it.
   - What is not installed is skipped (listed in RV(ansible_facts.mailprivacy_processing.services) as absent).
   - Read-only; it behaves the same in check mode. It never reads mail, log lines or account entries, only
@@ -42,7 +44,7 @@ options:
   root:
     description:
       - Directory that stands for C(/) when files are read (a mounted image, or a fixture tree in tests).
-        Commands (C(doveconf)) are only run when it is C(/).
+        Commands (C(doveconf), C(systemd-analyze)) are only run when it is C(/).
     type: path
     default: /
   services:

@@ -288,6 +288,52 @@ def test_everyone_can_read(tmp_path):
     assert row["readers"].endswith("everyone")
 
 
+HORDE_CONF_PHP = """<?php
+/* CONFIG START. DO NOT CHANGE ANYTHING IN OR AFTER THIS LINE. */
+/* Old settings, kept for reference:
+$conf['log']['enabled'] = false;
+$conf['session']['max_time'] = 1;
+*/
+$conf['log'] = array(
+    'type' => 'file',  // one array for the whole log block
+    'name' => '/var/log/horde/horde.log',
+    'priority' => 'NOTICE',
+);
+$conf['session']['max_time'] = 7200; // two hours
+$conf['sql']['phptype'] = 'mysql';
+$conf['sql']['database'] = getenv('HORDE_DB');
+/* CONFIG END. DO NOT CHANGE ANYTHING IN OR BEFORE THIS LINE. */
+"""
+
+
+def test_horde_settings_are_read_as_php_reads_them(tmp_path):
+    """Comments, arrays and trailing comments as PHP reads them (the line regex before issue 13
+    took the commented-out lines and missed the others); conf.d and conf.local.php of imp too;
+    what the reader cannot work out is a problem, never a guess."""
+    root = str(tmp_path)
+    write(root, "/etc/horde/horde/conf.php", HORDE_CONF_PHP)
+    write(root, "/etc/horde/horde/conf.d/10-priority.php", "<?php\n$conf['log']['priority'] = 'WARNING';\n")
+    write(root, "/etc/horde/imp/conf.php", "<?php\n$conf['sentmail']['driver'] = 'Null';\n")
+    write(root, "/etc/horde/imp/conf.local.php", "<?php\n$conf['sentmail'] = array('driver' => 'Sql', "
+          "'params' => array('threshold' => 21));\n")
+    facts = pf.collect(pf.Host(root), ["horde"])
+    rows = by_store(facts)
+    log = rows[("horde", "horde_log")]
+    assert log["location"] == "/var/log/horde/horde.log (and rotated copies)"
+    assert "WARNING" in log["data_type"]
+    assert "session max_time 7200 s" in rows[("horde", "sessions")]["retention"]
+    assert rows[("horde", "sessions")]["retention_days"] == 0.08
+    assert rows[("horde", "sql")]["location"] == "SQL database (mysql)"
+    assert rows[("horde", "imp_sentmail")]["retention_days"] == 21
+    assert facts["problems"] == ["horde: sql.database is computed or set conditionally; the record assumes it is unset"]
+    write(root, "/etc/horde/horde/conf.local.php", "<?php\n$conf['log']['type'] = 'file\n")
+    facts = pf.collect(pf.Host(root), ["horde"])
+    assert "horde: /etc/horde/horde/conf.local.php (line 2) cannot be read with certainty; the settings it may " \
+        "change are taken as unknown" in facts["problems"]
+    assert "syslog facility LOG_USER" in by_store(facts)[("horde", "horde_log")]["location"]  # defaults, said so
+    assert "'file" not in json.dumps(facts)
+
+
 def test_logrotate_blocks_globals_and_includes(tmp_path):
     root = str(tmp_path)
     write(root, "/etc/logrotate.conf", "monthly\nrotate 2\ninclude /etc/logrotate.d\n/var/log/wtmp {\n  rotate 1\n}\n")
