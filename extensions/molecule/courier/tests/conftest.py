@@ -6,17 +6,25 @@
 from __future__ import annotations
 
 import imaplib
-import json
 import pathlib
 import poplib
-import shutil
-import subprocess
-import time
+import sys
 
 import pytest
 import yaml
 
 SCENARIO_DIR = pathlib.Path(__file__).resolve().parent.parent
+# the helpers shared by every scenario's verifier (verify_helpers, live_redaction)
+sys.path.insert(0, str(SCENARIO_DIR.parent / "shared"))
+
+# file_has and wait_for: for the test modules (from conftest import ...)
+from verify_helpers import (  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+    container_address,
+    file_has,
+    journal_json,
+    wait_for,
+)
+
 TEST_DATA = yaml.safe_load((SCENARIO_DIR / "vars" / "test_data.yml").read_text())
 
 USER = TEST_DATA["courier_test_user"]
@@ -52,45 +60,13 @@ def hostname(host):
     return host.backend.get_hostname()
 
 
-def container_ip(host):
-    """The instance's address on the podman bridge (podman inspect, else ask the container)."""
-    name = hostname(host)
-    if shutil.which("podman"):
-        proc = subprocess.run(
-            ["podman", "inspect", name, "--format", "{{.NetworkSettings.IPAddress}}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        address = proc.stdout.strip()
-        if proc.returncode == 0 and address:
-            return address
-    return host.check_output("hostname -I").split()[0]
-
-
-def wait_for(predicate, timeout=30.0, interval=0.5):
-    """Poll predicate() until it is true or the timeout expires; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result or time.monotonic() >= deadline:
-            return result
-        time.sleep(interval)
-
-
 def journal_entries(host, identifier):
     """Journal entries (dicts) with this syslog identifier."""
-    out = host.check_output("journalctl --no-pager -q -o json -t %s", identifier)
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    return journal_json(host, "-t %s", identifier)
 
 
 def journal_messages(host, identifier, needle):
     return [e for e in journal_entries(host, identifier) if needle in str(e.get("MESSAGE", ""))]
-
-
-def file_has(host, path, text):
-    """True when the file exists and contains text (fixed string)."""
-    return host.run("grep -qF -e %s -- %s", text, path).rc == 0
 
 
 def unit_main_pid(host, unit):
@@ -115,7 +91,7 @@ def sessions(host):
     QUIT. Returns the local (client) ports, which identify each session's log lines.
     Waits until every session's last line reached the journal.
     """
-    address = container_ip(host)
+    address = container_address(hostname(host), host)
     result = {"address": address}
 
     imap = imaplib.IMAP4(address, 143, timeout=CLIENT_TIMEOUT)

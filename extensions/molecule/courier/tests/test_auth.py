@@ -7,12 +7,11 @@ processes; and the role refuses DEBUG_LOGIN=2."""
 from __future__ import annotations
 
 import os
-import pathlib
-import subprocess
 import textwrap
 
 import pytest
 from conftest import ALL_HOSTS, DAEMON_FILES, FRESH_HOST, process_environ, unit_main_pid
+from verify_helpers import run_playbook
 
 testinfra_hosts = ALL_HOSTS
 
@@ -71,19 +70,7 @@ def _run_role(tmp_path, extra_vars, rolespec_validate):
                     name: mailprivacy.gdpr.courier
                     rolespec_validate: %s
             """ % (FRESH_HOST, "true" if rolespec_validate else "false")))
-    env = dict(os.environ)
-    project = pathlib.Path(
-        os.environ.get("MOLECULE_PROJECT_DIRECTORY", pathlib.Path(__file__).parents[4])
-    )
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(project / ".build" / "collections"))
-    return subprocess.run(
-        ["ansible-playbook", "-i", inventory, "--check", "-e", extra_vars, str(playbook)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=300,
-    )
+    return run_playbook(playbook, "--check", "-e", extra_vars, timeout=300)
 
 
 @pytest.mark.parametrize("rolespec_validate", [True, False], ids=["argument_spec", "assert"])

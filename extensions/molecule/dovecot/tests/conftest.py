@@ -5,17 +5,15 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import pathlib
+import sys
 
 import pytest
-import testinfra
 
+# the helpers shared by every scenario's verifier (verify_helpers, live_redaction)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 
-def _podman(*args):
-    if not shutil.which("podman"):
-        return None
-    return subprocess.run(["podman"] + list(args), capture_output=True, text=True, check=False)
+from verify_helpers import container_address, podman_host  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +24,10 @@ def ct(host):
     run (seconds). When the instance is a local podman container, the podman://
     backend (podman exec) is used instead; the checks are the same.
     """
-    name = host.backend.get_hostname()
-    proc = _podman("container", "exists", name)
-    if proc is not None and proc.returncode == 0:
-        return testinfra.get_host("podman://" + name)
-    return host
+    return podman_host(host.backend.get_hostname(), fallback=host)
 
 
 @pytest.fixture(scope="module")
 def server_ip(host, ct):
     """The instance's address on the podman bridge, as the IMAP client reaches it."""
-    proc = _podman("inspect", host.backend.get_hostname(), "--format", "{{.NetworkSettings.IPAddress}}")
-    if proc is not None and proc.returncode == 0 and proc.stdout.strip():
-        return proc.stdout.strip()
-    return ct.check_output("hostname -I").split()[0]
+    return container_address(host.backend.get_hostname(), ct)

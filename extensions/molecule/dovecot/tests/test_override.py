@@ -15,11 +15,9 @@ print the values; with dovecot_fail_on_override=false it must only warn.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 
 import pytest
+from verify_helpers import flat, run_playbook
 
 OVERRIDE_FILE = "/etc/dovecot/conf.d/99-molecule-override.conf"
 # Distinctive value: it must not show up in the role's output.
@@ -37,33 +35,14 @@ remote 10.0.0.0/8 {
 """ % VALUE_MARKER
 
 
-def ansible_playbook():
-    found = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    return found if os.path.exists(found) else shutil.which("ansible-playbook")
-
-
-def flat(run):
-    """stdout and stderr with YAML line folding and quote doubling undone."""
-    text = (run.stdout + run.stderr).replace("''", "'")
-    return " ".join(text.split())
-
-
 def converge(*extra, tags="dovecot_packages,dovecot_overrides"):
     """Run the scenario's converge.yml, as Molecule does, and return the result.
 
     Only the tasks that find out whether Dovecot is installed and the checks
     under test run (tags); the rest is covered by converge and idempotence.
     """
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(project, ".build", "collections"))
-    cmd = [
-        ansible_playbook(),
-        "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-        os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml"),
-        "--tags", tags,
-    ] + list(extra)
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
+    return run_playbook(playbook, "--tags", tags, *extra, timeout=300)
 
 
 @pytest.fixture

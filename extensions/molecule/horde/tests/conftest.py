@@ -6,24 +6,29 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import shutil
 import socket
-import subprocess
 import sys
-import time
 
 import pytest
-import testinfra
 import yaml
 
 SCENARIO_DIR = pathlib.Path(__file__).resolve().parent.parent
 FILES_DIR = SCENARIO_DIR / "files"
 TEST_DATA = yaml.safe_load((SCENARIO_DIR / "vars" / "test_data.yml").read_text())
-sys.path.insert(0, str(FILES_DIR))
+# files/ (horde_login) and the helpers shared by every scenario's verifier (verify_helpers)
+sys.path[:0] = [str(FILES_DIR), str(SCENARIO_DIR.parent / "shared")]
 
 from horde_login import login  # noqa: E402  pylint: disable=wrong-import-position
+# flat and wait_for: for the test modules (from conftest import ...)
+from verify_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
+    container_address,
+    flat,
+    journal_json,
+    podman_host,
+    wait_for,
+)
+from verify_helpers import run_playbook as _run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 HOST = "mp-horde"
 BARE_HOST = "mp-horde-bare"
@@ -39,39 +44,21 @@ TMPFILES_CONF = "/etc/tmpfiles.d/mailprivacy-gdpr-horde.conf"
 LOGROTATE_CONF = "/etc/logrotate.d/horde"
 
 
-def podman(*args):
-    if not shutil.which("podman"):
-        return None
-    return subprocess.run(["podman"] + list(args), capture_output=True, text=True, check=False)
-
-
-def get_host(name):
-    proc = podman("container", "exists", name)
-    if proc is not None and proc.returncode == 0:
-        return testinfra.get_host("podman://" + name)
-    return testinfra.get_host("ansible://" + name, ansible_inventory=os.environ.get("MOLECULE_INVENTORY_FILE"))
-
-
 @pytest.fixture(scope="session")
 def ct():
     """mp-horde through podman exec (much faster than ansible:// per command)."""
-    return get_host(HOST)
+    return podman_host(HOST)
 
 
 @pytest.fixture(scope="session")
 def bare():
-    return get_host(BARE_HOST)
+    return podman_host(BARE_HOST)
 
 
 @pytest.fixture(scope="session")
 def base_url(ct):
     """Horde's URL on the podman bridge, as an HTTP client on the controller reaches it."""
-    proc = podman("inspect", HOST, "--format", "{{.NetworkSettings.IPAddress}}")
-    if proc is not None and proc.returncode == 0 and proc.stdout.strip():
-        address = proc.stdout.strip()
-    else:
-        address = ct.check_output("hostname -I").split()[0]
-    return "http://%s/horde" % address
+    return "http://%s/horde" % container_address(HOST, ct)
 
 
 def effective_config(ct, horde=(), imp=(), backends=()):
@@ -103,10 +90,10 @@ def journal_cursor(ct):
 def horde_entries(ct, after=None, before=None):
     """Journal entries written by the web server (Horde's syslog lines), as dicts."""
     ct.run("journalctl --sync")
-    cmd = "journalctl --no-pager -q -o json _SYSTEMD_UNIT=apache2.service"
     if after:
-        cmd += " --after-cursor='%s'" % after
-    entries = [json.loads(line) for line in ct.check_output(cmd).splitlines() if line.strip()]
+        entries = journal_json(ct, "_SYSTEMD_UNIT=apache2.service --after-cursor=%s", after)
+    else:
+        entries = journal_json(ct, "_SYSTEMD_UNIT=apache2.service")
     if before:
         entries = [e for e in entries if e["__CURSOR"] != before]
     return entries
@@ -119,38 +106,9 @@ def message(entry):
     return value
 
 
-def wait_for(predicate, timeout=30.0, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result or time.monotonic() >= deadline:
-            return result
-        time.sleep(interval)
-
-
-def ansible_playbook():
-    found = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    return found if os.path.exists(found) else shutil.which("ansible-playbook")
-
-
 def run_playbook(playbook, *extra, limit=HOST):
     """Run a playbook of this scenario against the Molecule inventory, as Molecule does."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(project, ".build", "collections"))
-    cmd = [
-        ansible_playbook(),
-        "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-        "--limit", limit,
-        str(SCENARIO_DIR / playbook),
-    ] + list(extra)
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
+    return _run_playbook(SCENARIO_DIR / playbook, *extra, limit=limit, timeout=600)
 
 
-def flat(run):
-    """stdout and stderr with YAML line folding and quote doubling undone."""
-    text = (run.stdout + run.stderr).replace("''", "'")
-    return " ".join(text.split())
-
-
-__all__ = ["login"]
+__all__ = ["flat", "login", "wait_for"]

@@ -5,10 +5,18 @@ than through Ansible: it is many times faster, and Ansible modules log their arg
 syslog, which would put the test markers into /var/log/syslog by another path.
 """
 
-import time
+import functools
+import pathlib
+import sys
 import uuid
 
 import pytest
+
+# the helpers shared by every scenario's verifier (verify_helpers, live_redaction)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+
+import verify_helpers  # noqa: E402  pylint: disable=wrong-import-position
+from verify_helpers import file_has  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 # Values set in ../converge.yml.
 RETENTION_DAYS = 10
@@ -25,19 +33,8 @@ LOGROTATE_FILE = "/etc/logrotate.d/rsyslog"
 ROTATE_SCRIPT = "/usr/lib/rsyslog/rsyslog-rotate"
 
 
-def wait_for(predicate, timeout=20.0, interval=0.5):
-    """Poll predicate() until it is true or the timeout expires; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result or time.monotonic() >= deadline:
-            return result
-        time.sleep(interval)
-
-
-def file_has(host, path, text):
-    """True when the file exists and contains text (fixed string)."""
-    return host.run("grep -qF -- %s %s", text, path).rc == 0
+# verify_helpers.wait_for, 20 seconds unless told
+wait_for = functools.partial(verify_helpers.wait_for, timeout=20.0)
 
 
 def journal_has(host, tag, text):

@@ -37,12 +37,7 @@ exactly that minus the subject's lines. Two delivery paths:
   what the control file holds minus the subject.
 """
 
-import base64
-import collections
-import json
-import os
 import re
-import subprocess
 import textwrap
 import time
 import uuid
@@ -50,6 +45,20 @@ import uuid
 import pytest
 
 from conftest import wait_for
+from live_redaction import (
+    LINE_BODY,
+    LINES,
+    SUBJECT_RE,
+    WRITER_LOOP,
+    assert_others_intact,
+    install_writer,
+    is_subject,
+    lines_removed,
+    read_lines,
+    redact,
+    redact_while_writing,
+    writer_seq,
+)
 
 testinfra_hosts = ["podman://mp-mail-logging"]
 
@@ -59,21 +68,6 @@ CONTROL_CONF = "/etc/rsyslog.d/99-mailprivacy-test-live-redaction.conf"
 CONTROL_LOG = "/var/log/mailprivacy-test-live-redaction.log"
 WRITER_PATH = "/root/mailprivacy-test-writer.py"
 TAG = "mprt-writer"
-HMAC_KEY = "mailprivacy-test-hmac-key-0123456789"
-SUBJECT = "ann@example.net"
-KINDS = ("subject", "subject_plus", "joann", "joann", "evil", "network", "bob", "bob", "carol", "carol")
-ADDRESS = {
-    "subject": "ann@example.net",
-    "subject_plus": "ann+news@example.net",
-    "joann": "joann@example.net",
-    "evil": "ann@example.net.evil",
-    "network": "ann@example.network",
-    "bob": "bob@example.org",
-    "carol": "carol@example.com",
-}
-SUBJECT_KINDS = ("subject", "subject_plus")
-LINES = 20000
-MIN_RUNS_DURING_WRITE = 3
 
 # The writer, run on the target. via=rsyslog: RFC 3164 datagrams on a blocking socket
 # connected to rsyslog's imuxsock socket; via=journald: syslog(3) (/dev/log, journald).
@@ -85,8 +79,6 @@ WRITER = textwrap.dedent(
     import os, socket, sys, syslog, time
     via, run, n, burst, pause, done = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), \\
         float(sys.argv[5]), sys.argv[6]
-    kinds = %r
-    address = %r
     if via == 'rsyslog':
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.connect('/run/systemd/journal/syslog')
@@ -97,63 +89,17 @@ WRITER = textwrap.dedent(
         syslog.openlog('%s', syslog.LOG_PID, syslog.LOG_MAIL)
         def emit(msg):
             syslog.syslog(syslog.LOG_INFO, msg)
-    for i in range(n):
-        kind = kinds[i %% len(kinds)]
-        emit('run=%%s seq=%%06d kind=%%s to=<%%s>, relay=local, status=sent' %% (run, i, kind, address[kind]))
-        if (i + 1) %% burst == 0:
-            time.sleep(pause)
-    open(done, 'w').close()
     """
-) % (KINDS, ADDRESS, TAG, TAG)
+) % (TAG, TAG) + WRITER_LOOP
 
 # A line of the writer as rsyslog's file template writes it (RSYSLOG_FileFormat on Debian).
-LINE_RE = re.compile(
-    r"^\S+ \S+ " + TAG + r"\[\d+\]: run=(?P<run>[0-9a-f]{12}) seq=(?P<seq>\d{6}) kind=(?P<kind>[a-z_]+) "
-    r"to=<(?P<addr>[^>]*)>, relay=local, status=sent$"
-)
-# Any form of the subject's address (plus-addressed too) that is not a look-alike.
-SUBJECT_RE = re.compile(r"(?<![A-Za-z0-9._%+-])ann(\+[A-Za-z0-9._-]*)?@example\.net(?![A-Za-z0-9-]|\.[A-Za-z0-9])")
-
-
-def is_subject(seq):
-    return KINDS[seq % len(KINDS)] in SUBJECT_KINDS
+LINE_RE = re.compile(r"^\S+ \S+ " + TAG + r"\[\d+\]: " + LINE_BODY)
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def run_module(paths):
-    """Run mailprivacy.gdpr.log_redact against the container as an ad-hoc Ansible task (the
-    connection and collection path come from Molecule's inventory and environment)."""
-    args = {"addresses": [SUBJECT], "hmac_key": HMAC_KEY, "paths": list(paths)}
-    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
-    cmd = ["ansible", HOST, "-o", "-m", "mailprivacy.gdpr.log_redact", "-a", json.dumps(args)]
-    cmd += ["-i", inventory] if inventory else ["-i", HOST + ",", "-c", "containers.podman.podman"]
-    # Plain one-line JSON results: Molecule's environment forces colours.
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False, env=env)
-    for line in proc.stdout.splitlines():
-        if line.startswith(HOST + " | ") and " => " in line:
-            return json.loads(line.split(" => ", 1)[1])
-    raise AssertionError("no result from ansible (rc %d): %s %s" % (proc.returncode, proc.stdout, proc.stderr))
-
-
-def assert_clean_result(result):
-    assert not result.get("failed"), result.get("msg")
-    assert result["refused"] == {}
-    assert "subject_hmac" in result
-    assert SUBJECT not in json.dumps(result), "the result names the subject"
-
-
 def stat_of(host, path):
     out = host.check_output("stat -c '%%i %%U %%G %%a' %s", path)
     return tuple(out.split())
-
-
-def read_lines(host, path):
-    """The file's lines (bytes decoded as UTF-8, which the writer's lines are)."""
-    data = base64.b64decode(host.check_output("base64 -w0 %s", path))
-    assert b"\0" not in data, "%s holds NUL bytes (a write at a stale offset)" % path
-    assert data == b"" or data.endswith(b"\n"), "%s ends inside a line" % path
-    return data.decode("utf-8", "replace").splitlines()
 
 
 def writer_lines(lines, run):
@@ -162,16 +108,11 @@ def writer_lines(lines, run):
     for line in lines:
         if TAG not in line or ("run=%s " % run) not in line or " end=" in line:
             continue
-        m = LINE_RE.match(line)
-        if not m or m.group("run") != run:
+        seq = writer_seq(line, LINE_RE, run)
+        if seq is None:
             bad.append(line)
-            continue
-        seq = int(m.group("seq"))
-        kind = KINDS[seq % len(KINDS)]
-        if m.group("kind") != kind or m.group("addr") != ADDRESS[kind]:
-            bad.append(line)
-            continue
-        seqs.append(seq)
+        else:
+            seqs.append(seq)
     return seqs, bad
 
 
@@ -199,7 +140,7 @@ def control_sink(host):
     assert host.run("rsyslogd -N1").rc == 0
     host.check_output("systemctl restart rsyslog")
     assert wait_for(lambda: host.service("rsyslog").is_running)
-    host.check_output("printf '%%s' %s | base64 -d > %s", base64.b64encode(WRITER.encode()).decode(), WRITER_PATH)
+    install_writer(host, WRITER_PATH, WRITER)
     yield CONTROL_LOG
     host.run("rm -f %s %s %s", CONTROL_CONF, CONTROL_LOG, WRITER_PATH)
     host.run("systemctl restart rsyslog")
@@ -246,33 +187,20 @@ def test_no_line_lost_while_redacting(host, control_sink, via, burst, pause):
     # rsyslog creates mail.log with the first mail line (none yet on a fresh host).
     wait_flushed(host, via, "setup-" + run)
     # Leftovers of earlier runs (reruns of verify) go first; this run's counts start at zero.
-    assert_clean_result(run_module(FILES))
+    redact(HOST, FILES)
     before = {path: stat_of(host, path) for path in FILES}
     prefix = {path: [x for x in read_lines(host, path) if not SUBJECT_RE.search(x)] for path in FILES}
     since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
 
-    started = time.monotonic()
     host.check_output(
         "systemd-run --collect --unit %s -p LogRateLimitIntervalSec=0 python3 %s %s %s %s %s %s %s",
         unit, WRITER_PATH, via, run, str(LINES), str(burst), str(pause), done,
     )
-
-    def writing():
-        return host.run("test -e %s", done).rc != 0
-
-    runs = []
-    while writing():
-        result = run_module(FILES)
-        assert_clean_result(result)
-        runs.append((result, writing()))
-        assert time.monotonic() - started < 600, "the writer did not finish"
-    write_seconds = time.monotonic() - started
+    runs, write_seconds = redact_while_writing(host, HOST, FILES, done)
     during = [r for r, still in runs if still]
-    assert len(during) >= MIN_RUNS_DURING_WRITE, "only %d redactions ran during the write" % len(during)
 
     wait_flushed(host, via, run)
-    final = run_module(FILES)
-    assert_clean_result(final)
+    final = redact(HOST, FILES)
 
     control, bad = writer_lines(read_lines(host, CONTROL_LOG), run)
     assert not bad, "rsyslog itself wrote malformed lines: %r" % bad[:3]
@@ -301,12 +229,7 @@ def test_no_line_lost_while_redacting(host, control_sink, via, burst, pause):
         lines = read_lines(host, path)
         seqs, bad = writer_lines(lines, run)
         assert not bad, "%s: torn or altered lines: %r" % (path, bad[:3])
-        counts = collections.Counter(seqs)
-        assert not [s for s, c in counts.items() if c > 1], "%s: duplicated lines" % path
-        assert not [s for s in seqs if is_subject(s)], "%s: lines of the subject remain" % path
-        lost = sorted(set(expected) - set(seqs))
-        assert not lost, "%s: %d lines of other users lost by redaction, e.g. seq %s" % (path, len(lost), lost[:5])
-        assert seqs == expected, "%s: lines out of the order rsyslog wrote them" % path
+        assert_others_intact(seqs, expected, path + ": ", "rsyslog")
         assert not [x for x in lines if SUBJECT_RE.search(x)], "%s: the subject is still named" % path
         others = [x for x in lines if not SUBJECT_RE.search(x)]
         assert others[: len(prefix[path])] == prefix[path], "%s: the older content changed" % path
@@ -314,7 +237,7 @@ def test_no_line_lost_while_redacting(host, control_sink, via, burst, pause):
     assert host.run("ls -a /var/log | grep -F .mailprivacy-redact.").stdout == "", "temporary files left"
 
     # Every subject line rsyslog received was removed exactly once from each of the two files.
-    removed = sum(r["lines_changed"] for r, _still in runs) + final["lines_changed"]
+    removed = lines_removed(runs, final)
     assert removed == len(FILES) * len(received_subject)
     print(
         "via=%s lines=%d received=%d (journald dropped %d) checked=%d per file, runs during write=%d, "

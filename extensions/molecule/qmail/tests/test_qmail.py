@@ -18,7 +18,6 @@ import re
 import smtplib
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -29,6 +28,7 @@ testinfra_hosts = ["podman://mp-qmail"]
 SCENARIO_DIR = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO_DIR / "files"))
 import smtp_client  # noqa: E402  pylint: disable=wrong-import-position
+from verify_helpers import wait_for  # noqa: E402  pylint: disable=wrong-import-position
 
 LOG_ROOT = "/var/log/qmail"
 SUPERVISE = "/var/qmail/supervise"
@@ -92,15 +92,6 @@ def log_lines(host, log_dir, text):
     """Number of lines containing text in a multilog directory (current and archives)."""
     result = host.run("cat %s/@*.s %s/current 2>/dev/null | grep -cF -- %s", log_dir, log_dir, text)
     return int(result.stdout.strip() or 0)
-
-
-def wait_for(predicate, timeout=30, interval=0.5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def sessions(address, port, count, workers=8):
