@@ -105,7 +105,6 @@ INT_KEY = re.compile(r"^(0|-?[1-9][0-9]*)$")
 INT64_MAX = 2 ** 63 - 1
 
 
-
 def type_tag(value):
     if value is None:
         return "null"

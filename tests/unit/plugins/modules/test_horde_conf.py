@@ -29,7 +29,6 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import (
     INT_KEY,
     UNKNOWN,
     PhpArray,
-    PhpConstant,
     PhpFile,
     PhpParseError,
     identical,
