@@ -21,6 +21,8 @@ executed as root. The tests check the reader against PHP where PHP is installed.
 
 from __future__ import annotations
 
+import glob
+import os
 import re
 
 
@@ -886,3 +888,14 @@ class PhpConfig(object):
                 return UNKNOWN
             value = php.effective(key, value)
         return value
+
+
+def layered_files(path, glob_files=glob.glob, isfile=os.path.isfile):
+    """The files PHP runs for one Horde configuration file, in Horde_Registry_Loadconfig's
+    order: FILE, then STEM.d/*.php in file-name order, then STEM.local.php (those that are
+    files). ``glob_files`` and ``isfile`` may read under another root (processing_facts)."""
+    directory, name = os.path.split(path)
+    stem = name[:-4] if name.endswith('.php') else name
+    candidates = [path] + sorted(glob_files(os.path.join(directory, stem + '.d', '*.php')))
+    candidates.append(os.path.join(directory, stem + '.local.php'))
+    return [candidate for candidate in candidates if isfile(candidate)]

@@ -23,8 +23,9 @@ standard ``sqlite3`` module, in a helper process that runs as the owner of the d
 after the file was checked on a handle (``_SqliteBackend``: the web server's user owns the
 directory and could swap the file for a link or a FIFO); MySQL/MariaDB through the ``mysql``
 client in batch mode, with credentials from a client option file (``defaults_file``) or from
-``$conf['sql']`` of Horde's ``conf.php`` (plain quoted literals only), identifiers sent as hex
-literals on standard input.
+``$conf['sql']`` as Horde ends up with it after ``conf.php``, ``conf.d/*.php`` and
+``conf.local.php`` (plain literals only, read with module_utils/php_conf.py), identifiers sent
+as hex literals on standard input.
 
 Erasure: ``horde-remove-user-data -f`` for each id with data (when installed; the id on its
 standard input, where the tool prompts for it, never on its command line), then every
@@ -48,6 +49,7 @@ import tempfile
 import time
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import PhpArray, PhpConfig, layered_files, type_tag
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
     Store,
     StoreError,
@@ -125,26 +127,23 @@ SECRET_COLUMNS = {('horde_users', 'user_pass')}
 # php-horde 5.2.23: it also writes new history rows for the objects it deletes)
 LEFT_BEHIND = ('imp_sentmail', 'horde_histories', 'horde_alarms')
 
-_CONF_LINE = re.compile(
-    r"""^\s*\$conf\['sql'\]\['(?P<key>[a-z_]+)'\]\s*=\s*"""
-    r"""(?:'(?P<sq>(?:[^'\\]|\\.)*)'|(?P<num>-?\d+)|(?P<bool>true|false))\s*;\s*(?://.*)?$""")
+# the $conf['sql'] settings the store uses (others that are plain literals are kept too)
+SQL_KEYS = ('phptype', 'database', 'username', 'password', 'protocol', 'socket', 'hostspec', 'port')
 
 
-def parse_conf_php(text):
-    """``$conf['sql'][KEY]`` values written as plain single-quoted strings, integers or
-    booleans; anything else (expressions, double quotes, arrays) is ignored."""
+def sql_settings(files):
+    """``$conf['sql'][KEY]`` values as PHP ends up with them after ``files`` ([(name, text)],
+    run one after the other: conf.php, conf.d/*.php, conf.local.php), read with the
+    collection's PHP reader (PHP is not run); only plain strings, integers and booleans;
+    anything computed or conditional is left out."""
+    config = PhpConfig(files)
+    block = config.value(['sql'])
+    names = [key for key, _value in block.items if isinstance(key, str)] if isinstance(block, PhpArray) else []
     out = {}
-    for line in text.splitlines():
-        match = _CONF_LINE.match(line)
-        if not match:
-            continue
-        key = match.group('key')
-        if match.group('sq') is not None:
-            out[key] = re.sub(r"\\([\\'])", r'\1', match.group('sq'))
-        elif match.group('num') is not None:
-            out[key] = int(match.group('num'))
-        else:
-            out[key] = match.group('bool') == 'true'
+    for name in names + [key for key in SQL_KEYS if key not in names]:
+        value = config.value(['sql', name])
+        if type_tag(value) in ('string', 'int', 'bool'):
+            out[name] = value
     return out
 
 
@@ -631,11 +630,14 @@ class HordeSqlStore(Store):
         path = self.options['conf_php']
         if not path or not os.path.isfile(path):
             return {}
-        try:
-            with open(path, 'r', encoding='utf-8', errors='replace') as fh:
-                return parse_conf_php(fh.read())
-        except OSError:
-            return {}
+        files = []
+        for name in layered_files(path):  # conf.php, conf.d/*.php, conf.local.php as Horde reads them
+            try:
+                with open(name, 'r', encoding='utf-8', errors='replace') as fh:
+                    files.append((name, fh.read()))
+            except OSError:
+                return {}
+        return sql_settings(files)
 
     def _settings(self):
         """(driver, database, conf) or raise StoreError with the reason."""

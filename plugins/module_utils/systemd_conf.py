@@ -250,13 +250,13 @@ def _same_file(root, main, dropins):
 
 def _split_cat_config(text, name):
     """[(file, text)] of ``systemd-analyze cat-config`` output: each file starts with a
-    ``# PATH`` line naming a main file or a drop-in of ``name`` on the search path."""
-    main_files = set('%s/%s' % (directory, name) for directory in SEARCH_PATH)
-    dropin_dirs = set('%s/%s.d' % (directory, name) for directory in SEARCH_PATH)
+    ``# PATH`` line naming a main file (``.../NAME``) or a drop-in (``.../NAME.d/*.conf``); any
+    directory, so that a systemd with other search paths (split /usr: /lib) is read too."""
     parts = []
     for line in text.split('\n'):
         path = line[2:].strip() if line.startswith('# /') else None
-        if path is not None and (path in main_files or (os.path.dirname(path) in dropin_dirs and path.endswith('.conf'))):
+        if path is not None and (os.path.basename(path) == name or (
+                os.path.basename(os.path.dirname(path)) == name + '.d' and path.endswith('.conf'))):
             parts.append((path, []))
             continue
         if parts:

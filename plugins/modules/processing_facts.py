@@ -126,6 +126,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import (
     PhpArray,
     PhpConfig,
     PhpConstant,
+    layered_files,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.systemd_conf import INFINITY, journald_config, parse_timespan
 
@@ -734,9 +735,8 @@ class HordeConf(object):
     (computed, set in a condition) gives the default and a problem."""
 
     def __init__(self, host, app, problems):
-        base = '/etc/horde/%s/' % app
-        paths = [base + 'conf.php'] + host.glob(base + 'conf.d/*.php') + [base + 'conf.local.php']
-        files = [(path, host.read(path)) for path in paths if host.isfile(path)]
+        paths = layered_files('/etc/horde/%s/conf.php' % app, host.glob, host.isfile)
+        files = [(path, host.read(path)) for path in paths]
         self.config = PhpConfig([(path, text) for path, text in files if text is not None])
         self.problems = problems
         for path, reason in self.config.problems:

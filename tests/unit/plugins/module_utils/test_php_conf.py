@@ -25,6 +25,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import (
     PhpFile,
     decode_double_quoted,
     identical,
+    layered_files,
     parse_literal,
     tokenize,
     type_tag,
@@ -222,3 +223,14 @@ def test_real_php_ends_up_with_what_the_reader_says(tmp_path):
     conf = PhpConfig(files)
     assert json.loads(out) == [typed(conf.value(key)) for key in keys]
     assert conf.value(["y"]) is UNKNOWN  # an expression: PHP says 31, the reader does not guess
+
+
+def test_layered_files_in_horde_order(tmp_path):
+    for name in ("conf.php", "conf.d/20-b.php", "conf.d/10-a.php", "conf.d/notes.txt", "conf.local.php", "backends.php"):
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("<?php\n")
+    base = str(tmp_path)
+    assert layered_files(base + "/conf.php") == [base + "/conf.php", base + "/conf.d/10-a.php", base + "/conf.d/20-b.php",
+                                                base + "/conf.local.php"]
+    assert layered_files(base + "/backends.php") == [base + "/backends.php"]

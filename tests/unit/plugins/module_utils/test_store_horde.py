@@ -21,7 +21,7 @@ import pytest
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_horde import (
     HordeSqlStore,
-    parse_conf_php,
+    sql_settings,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
@@ -632,7 +632,7 @@ def test_domain_kind_finds_the_users_of_the_domain(horde):
     assert res['detail']['horde_users'] == 2
 
 
-def test_parse_conf_php_takes_plain_literals_only():
+def test_sql_settings_takes_plain_literals_only():
     text = r"""<?php
 $conf['sql']['username'] = 'horde';
 $conf['sql']['password'] = 'it\'s a \\ secret';
@@ -643,9 +643,11 @@ $conf['sql']['database'] = 'horde' . $suffix;
 $conf['sql']['phptype'] = 'mysqli';
 $conf['sql']['charset'] = 'utf-8'; // comment
 """
-    conf = parse_conf_php(text)
+    conf = sql_settings([('conf.php', text)])
+    # a double-quoted string without variables is a plain literal to PHP (the line pattern
+    # before issue 13 left "localhost" out)
     assert conf == {'username': 'horde', 'password': "it's a \\ secret", 'port': 3306, 'ssl': False,
-                    'phptype': 'mysqli', 'charset': 'utf-8'}
+                    'phptype': 'mysqli', 'charset': 'utf-8', 'hostspec': 'localhost'}
 
 
 def test_unsupported_database_type_is_unavailable(tmp_path):
@@ -954,3 +956,16 @@ def test_a_database_that_never_answers_is_given_up_and_its_helper_killed(horde, 
     assert 'did not answer within 2 s' in str(exc.value)
     assert time.monotonic() - start < 20
     assert procs and all(p.poll() is not None for p in procs)
+
+
+def test_conf_local_php_and_conf_d_decide_the_database_as_in_horde(tmp_path):
+    """Horde runs conf.php, conf.d/*.php, then conf.local.php: the store reads the database
+    they end up with (the line pattern before issue 13 read conf.php alone)."""
+    conf = tmp_path / 'conf.php'
+    conf.write_text("<?php\n$conf['sql']['phptype'] = 'mysql';\n$conf['sql']['database'] = 'horde_old';\n")
+    (tmp_path / 'conf.d').mkdir()
+    (tmp_path / 'conf.d' / '10-sqlite.php').write_text("<?php\n$conf['sql'] = array('phptype' => 'sqlite');\n")
+    (tmp_path / 'conf.local.php').write_text("<?php\n$conf['sql']['database'] = '/srv/horde/horde.db';\n")
+    driver, database, settings = HordeSqlStore({'conf_php': str(conf)}, FakeRunner())._settings()
+    assert (driver, database) == ('sqlite', '/srv/horde/horde.db')
+    assert settings == {'phptype': 'sqlite', 'database': '/srv/horde/horde.db'}

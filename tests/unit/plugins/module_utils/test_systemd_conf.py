@@ -200,7 +200,8 @@ def test_the_files_and_their_order_are_those_of_systemd_analyze(tmp_path):
 def test_cat_config_output_is_read_per_file_on_the_running_system(tmp_path):
     output = ("# /etc/systemd/journald.conf\n[Journal]\nMaxRetentionSec=1y\nMaxFileSec=1d \\\n\n"
               "# /etc/systemd/journald.conf.d/80-mail.conf\n[Journal]\n# /not/a/header\nMaxRetentionSec=14day\n"
-              "# /etc/systemd/journald.conf.d/90-empty.conf\n")
+              "# /etc/systemd/journald.conf.d/90-empty.conf\n"
+              "# /lib/systemd/journald.conf.d/95-split-usr.conf\n[Journal]\nMaxFileSec=2d\n")
     calls = []
 
     def run(argv):
@@ -209,11 +210,12 @@ def test_cat_config_output_is_read_per_file_on_the_running_system(tmp_path):
     config = read_config("journald.conf", "Journal", "/", run)
     assert calls == [["systemd-analyze", "cat-config", "systemd/journald.conf"]]
     assert config.files == ["/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d/80-mail.conf",
-                            "/etc/systemd/journald.conf.d/90-empty.conf"]
+                            "/etc/systemd/journald.conf.d/90-empty.conf", "/lib/systemd/journald.conf.d/95-split-usr.conf"]
     # the continuation ends with its file, it does not swallow the next file's header
     assert config.assignments == [("MaxRetentionSec", "1y", "/etc/systemd/journald.conf"),
                                   ("MaxFileSec", "1d", "/etc/systemd/journald.conf"),
-                                  ("MaxRetentionSec", "14day", "/etc/systemd/journald.conf.d/80-mail.conf")]
+                                  ("MaxRetentionSec", "14day", "/etc/systemd/journald.conf.d/80-mail.conf"),
+                                  ("MaxFileSec", "2d", "/lib/systemd/journald.conf.d/95-split-usr.conf")]
     # under another root, or when systemd-analyze fails, the files are read
     write(tmp_path, "/etc/systemd/journald.conf", "[Journal]\nMaxRetentionSec=2d\n")
     assert read_config("journald.conf", "Journal", str(tmp_path), run).value("MaxRetentionSec") == "2d"
