@@ -74,19 +74,47 @@ def _candidate_regex(needle, forbid_before, forbid_after):
     return re.compile(pat)
 
 
+def _raw_set(values):
+    """The bytes ``b`` whose ASCII lower case is in ``values``: a neighbour set that was meant
+    for lower-cased text, for the same check on the text as it is."""
+    return frozenset(b for b in range(256) if bytes([b]).lower()[0] in values)
+
+
+def case_variants(needle):
+    """Every spelling of a lower-case needle in ASCII letter case (2 ** letters of them)."""
+    out = [b'']
+    for byte in bytearray(needle):
+        char = bytes([byte])
+        forms = (char, char.upper()) if char.isalpha() else (char,)
+        out = [head + form for head in out for form in forms]
+    return out
+
+
 class LineMatcher(object):
     """Finds the lines of a buffer that carry an identifier of a subject.
 
     Every needle of the subject's prefilter is looked for over the whole region (long ones
     with ``bytes.find``, short ones with a literal-first regex that rejects a needle glued to
     a neighbouring word character); at an anchored needle the subject regex is only tried at
-    that position (``match``), otherwise it searches the needle's line."""
+    that position (``match``), otherwise it searches the needle's line.
+
+    Needles that stand for text without letter case (:attr:`Subject.fold_needles`) are found
+    in one of two ways, whichever takes fewer passes over the region: in a lower-cased copy of
+    the region (one pass to make it, one per needle), or, when the needles have few letters
+    (an IPv4 subject's mapped ``c000:204``), each spelling of each needle in every letter case
+    in the region as it is (:func:`case_variants`, one pass each, no copy)."""
 
     def __init__(self, subject):
         self.regex = subject.regex()
         self.fold = bool(subject.fold_needles)
+        needles = subject.prefilter()
+        if self.fold and sum(len(case_variants(n[0])) for n in needles) <= len(needles) + 1:
+            # cheaper without the lower-cased copy: every spelling searched as it is
+            self.fold = False
+            needles = [(variant, anchored, _raw_set(forbid), _raw_set(after))
+                       for needle, anchored, forbid, after in needles for variant in case_variants(needle)]
         self.plan = []
-        for needle, anchored, forbid, after in subject.prefilter():
+        for needle, anchored, forbid, after in needles:
             if anchored and (len(needle) <= SHORT_NEEDLE or needle[-1:].isdigit()):
                 self.plan.append((needle, anchored, forbid, _candidate_regex(needle, forbid, after)))
             else:
@@ -111,8 +139,14 @@ class LineMatcher(object):
         if end is None:
             end = len(buf)
         if self.fold:
-            hay = buf[start:end].lower()
-            off = start
+            if (end - start) * 2 >= len(buf) and (start == 0 or buf[start - 1] == 10):
+                # lower the whole buffer (no copy of the region first): the bytes before
+                # ``start`` end a line, which no needle's neighbour set holds
+                hay = buf.lower()
+                off = 0
+            else:
+                hay = buf[start:end].lower()
+                off = start
         else:
             hay = buf
             off = 0

@@ -583,6 +583,71 @@ def test_property_matcher_hits_exactly_the_regex_lines(lines, addresses, logins,
     assert got == expected
 
 
+# issue 13: the case-fold prefilter without a lower-cased copy (every letter-case spelling of
+# needles with few letters, searched in the text as it is) and the lower-cased copy of a whole
+# buffer (regions that start after a newline inside it)
+_few_letters = st.sampled_from(['x1', '1a', 'a7', 'q', '42', 'ab1'])
+_cased_frag = st.one_of(
+    st.builds(lambda l, d: '%s@%s' % (l, d), _few_letters, st.sampled_from(['example.com', 'EXAMPLE.COM', 'ex.org'])),
+    _few_letters,
+    st.sampled_from(['192.0.2.1', '192.0.2.10', '::ffff:c000:201', '::ffff:192.0.2.1', '0:0:0:0:0:ffff:c000:0201',
+                     '2001:db8::1', 'c000:201', ' ', '<', '>', '=', '.', '@', '+', '-', '_', '%40', '%2B', '"', 'Z', 'ä']),
+)
+
+
+def _mangle_case(text, flips):
+    return ''.join(c.swapcase() if c.isascii() and c.isalpha() and flips[i % len(flips)] else c
+                   for i, c in enumerate(text))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.lists(_cased_frag, max_size=6).map(''.join), max_size=12),
+       flips=st.lists(st.booleans(), min_size=1, max_size=7),
+       addresses=st.lists(st.builds('{}@example.com'.format, _few_letters), max_size=2),
+       ips=st.lists(st.sampled_from(['192.0.2.1', '::ffff:192.0.2.1', '2001:db8::1']), max_size=1),
+       chunk=st.integers(1, 64),
+       case=st.sampled_from(['insensitive', 'sensitive']))
+def test_property_case_fold_prefilter_hits_exactly_the_regex_lines(lines, flips, addresses, ips, chunk, case):
+    if not (addresses or ips):
+        ips = ['192.0.2.1']
+    sub = Subject.from_params(addresses=addresses, ips=ips, local_part_case=case)
+    matcher = LineMatcher(sub)
+    data = ('\n'.join(_mangle_case(line, flips) for line in lines) + '\n').encode('utf-8')
+    got = []
+    for buf, start, end, hits in iter_regions((data[i:i + chunk] for i in range(0, len(data), chunk)), matcher):
+        assert all(start <= ls < le <= end for ls, le in hits)
+        got.extend(bytes(buf[ls:le]).rstrip(b'\n') for ls, le in hits)
+    assert got == [line for line in data.split(b'\n')[:-1] if sub.regex().search(line)]
+
+
+def test_few_letter_needles_are_searched_in_every_case_without_a_lower_cased_copy():
+    assert log_engine.case_variants(b'a1b') == [b'a1b', b'a1B', b'A1b', b'A1B']
+    # many letters: the lower-cased copy is cheaper (an address, the mapped IPv4 chain ffff:c000:)
+    assert LineMatcher(Subject.from_params(addresses=['ann@example.com'])).fold is True
+    assert LineMatcher(Subject.from_params(ips=['192.0.2.1'])).fold is True
+    # a neighbour set meant for lower-cased text covers both cases of a letter
+    one = LineMatcher(Subject.from_params(addresses=['1a@example.com']))
+    assert one.fold is False and sorted(p[0] for p in one.plan) == [b'1A', b'1a']
+    data = b'<1A@example.com>\n<x1A@example.com>\n<Q1a@example.com>\n<1a@EXAMPLE.com>\n'
+    assert [data[s:e] for s, e in one.hits(data)] == [b'<1A@example.com>\n', b'<1a@EXAMPLE.com>\n']
+
+
+def test_folded_search_of_a_region_inside_a_buffer_stays_in_the_region():
+    """The lower-cased copy is made of the whole buffer when the region is most of it: hits
+    before ``start`` or after ``end`` (the neighbouring regions' lines) are not the region's."""
+    matcher = LineMatcher(ANN)
+    assert matcher.fold is True
+    head = b'tail of a line: ann@example.com\n'
+    body = b'x\nfrom=<ANN@example.com> y\n' * 40
+    tail = b'next line start ann@example.com'
+    buf = bytearray(head + body + tail)
+    start, end = len(head), len(head) + len(body)
+    hits = matcher.hits(buf, start, end)
+    assert len(hits) == 40 and all(start <= ls < le <= end for ls, le in hits)
+    assert matcher.hits(buf, start, start + 2) == []
+    assert matcher.hits(bytes(buf), 0, len(head)) == [(0, len(head))]
+
+
 # ------------------------------------------------------------------------------ workers
 def test_fork_map_matches_serial_and_reports_worker_errors():
     items = list(range(7))
