@@ -38,8 +38,9 @@ How a file is replaced
 * Every file is first scanned without writing (it stops at the first matching line); a file
   without a match is never written (idempotence: a second run changes nothing).
 * **Rotated plain files, compressed files (.gz/.bz2/.xz, format from the magic bytes,
-  recompressed in the same format: gzip through zlib at :data:`GZIP_LEVEL`, bzip2 level 9,
-  xz preset 6) and multilog archives (``@*.s``)**: the redacted content is written to a
+  recompressed in the same format: gzip through zlib at :data:`GZIP_LEVEL` as independent
+  members of :data:`GZIP_BLOCK` bytes deflated by one thread per core (:class:`_ParallelGzip`;
+  concatenated members are one valid gzip file), bzip2 level 9, xz preset 6) and multilog archives (``@*.s``)**: the redacted content is written to a
   temporary file in the same directory (``.mailprivacy-redact.<hash>.<random>.tmp``, created
   from the directory handle), which gets owner, group, mode and extended attributes (POSIX
   ACLs, labels; a default ACL it inherited from the directory is dropped when the original has
@@ -117,6 +118,9 @@ CHUNK = 4 * 1024 * 1024
 DIRECT_BLOCK = 4096             # O_DIRECT alignment of buffer address, offsets and lengths
 WRITE_BUFFER = 8 * 1024 * 1024  # plain output goes out in pieces of this size (x DIRECT_BLOCK)
 GZIP_LEVEL = 6          # gzip's own default (-6): what logrotate's compress produces
+GZIP_BLOCK = 4 * 1024 * 1024  # input bytes per gzip member (each deflated on its own, in parallel)
+# members deflated at once: the cores this process may run on (at most 8)
+GZIP_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1), 8))
 BZ2_LEVEL = 9
 XZ_PRESET = 6
 CATCH_UP_ROUNDS = 50
@@ -435,26 +439,99 @@ def _count(fd, compression, matcher):
     return total
 
 
+def _gzip_member(data):
+    """``data`` as one complete gzip member (zlib releases the GIL while it deflates)."""
+    comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    return comp.compress(data) + comp.flush()
+
+
+class _ParallelGzip(object):
+    """Writes gzip output as independent members of :data:`GZIP_BLOCK` input bytes each, deflated
+    by up to :data:`GZIP_THREADS` threads at once while the caller goes on reading and scanning
+    (concatenated gzip members are one valid gzip file: gzip -t, zcat and this engine's reader
+    read them as one stream). Members are written in input order; at most one per thread is in
+    flight, so memory stays bounded. A thread's error is raised by the next write or close."""
+
+    def __init__(self, fd, threads=None, block=None):
+        self.fd = fd
+        self.threads = max(1, threads or GZIP_THREADS)
+        self.block = block or GZIP_BLOCK
+        self.pending = []
+        self.size = 0
+        self.flight = []  # [thread, result dict] in input order
+
+    def write(self, data):
+        view = memoryview(data)
+        while len(view):
+            take = min(len(view), self.block - self.size)
+            self.pending.append(bytes(view[:take]))  # a copy: the caller reuses its buffers
+            self.size += take
+            view = view[take:]
+            if self.size >= self.block:
+                self._submit()
+
+    def _submit(self):
+        if not self.pending:
+            return
+        data = self.pending[0] if len(self.pending) == 1 else b''.join(self.pending)
+        self.pending = []
+        self.size = 0
+        result = {}
+
+        def work():
+            try:
+                result['out'] = _gzip_member(data)
+            except BaseException as err:  # pylint: disable=broad-except
+                result['err'] = err
+
+        if self.threads == 1:
+            work()
+            self.flight.append((None, result))
+        else:
+            thread = threading.Thread(target=work, name='mailprivacy-redact-gzip')
+            thread.daemon = True
+            thread.start()
+            self.flight.append((thread, result))
+        if len(self.flight) > self.threads:
+            self._finish_one()
+
+    def _finish_one(self):
+        thread, result = self.flight.pop(0)
+        if thread is not None:
+            thread.join()
+        if 'err' in result:
+            raise result['err']
+        _write_all(self.fd, result['out'])
+
+    def close(self):
+        self._submit()
+        while self.flight:
+            self._finish_one()
+
+    def release(self):
+        """Wait for every thread (after an error too, before the descriptor is closed)."""
+        for thread, _result in self.flight:
+            if thread is not None:
+                thread.join()
+        self.flight = []
+
+
 class _Compressor(object):
-    """Streams data into a file descriptor, compressed in ``kind``'s format."""
+    """Streams data into a file descriptor, compressed in ``kind``'s format (bzip2, xz; gzip
+    goes through :class:`_ParallelGzip`)."""
 
     def __init__(self, fd, kind):
         self.fd = fd
-        if kind == 'gz':
-            self.comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-        elif kind == 'bz2':
+        if kind == 'bz2':
             self.comp = bz2.BZ2Compressor(BZ2_LEVEL)
         elif kind == 'xz':
             self.comp = lzma.LZMACompressor(format=lzma.FORMAT_XZ, preset=XZ_PRESET)
         else:
-            self.comp = None
+            raise ValueError('unknown compression')
         self.pending = []
         self.size = 0
 
     def write(self, data):
-        if self.comp is None:
-            _write_all(self.fd, data)
-            return
         # batch small pieces: the compressors are much faster on big inputs
         self.pending.append(bytes(data) if isinstance(data, memoryview) and len(data) < 65536 else data)
         self.size += len(data)
@@ -472,9 +549,11 @@ class _Compressor(object):
             _write_all(self.fd, out)
 
     def close(self):
-        if self.comp is not None:
-            self._flush_pending()
-            _write_all(self.fd, self.comp.flush())
+        self._flush_pending()
+        _write_all(self.fd, self.comp.flush())
+
+    def release(self):
+        """Nothing runs in the background."""
 
 
 class _PlainWriter(object):
@@ -795,9 +874,12 @@ def _replace_by_rename(directory, name, fd, st, compression, matcher, mode):
         fsops.copy_metadata(st, tmp_fd, fd, times=False)
         _exact_acl(fd, tmp_fd, st)
         if compression:
-            out = _Compressor(tmp_fd, compression)
-            matched = _redact_regions(_regions(fd, compression, matcher), matcher, mode, out.write)
-            out.close()
+            out = _ParallelGzip(tmp_fd) if compression == 'gz' else _Compressor(tmp_fd, compression)
+            try:
+                matched = _redact_regions(_regions(fd, compression, matcher), matcher, mode, out.write)
+                out.close()
+            finally:
+                out.release()  # no thread writes once tmp_fd is closed below
         elif sparse:
             # a file with holes keeps them: whole blocks of NUL bytes are left unwritten
             out = fsops.SparseWriter(tmp_fd)

@@ -14,14 +14,16 @@ import gzip
 import lzma
 import os
 import re
+import subprocess
 import threading
 import time
+import zlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_redact
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_engine, log_redact
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
@@ -402,3 +404,77 @@ def test_one_redaction_path_for_the_store_and_the_module(tmp_path):
     assert read(str(logdir / 'mail.log.3')) == own + other                 # refused: untouched
     res = store.erase(SUBJECT, check_mode=True)
     assert res['found'] == 0 and 'hard link' in res['reason']
+
+
+# ------------------------------------------------------------------------------ parallel gzip output
+def _gzip_members(raw):
+    """The decompressed members of a gzip file, one by one."""
+    out = []
+    while raw:
+        dec = zlib.decompressobj(31)
+        out.append(dec.decompress(raw) + dec.flush())
+        assert dec.eof
+        raw = dec.unused_data
+    return out
+
+
+def test_gzip_redaction_writes_independent_members_in_parallel_readable_by_every_reader(tmp_path, monkeypatch):
+    monkeypatch.setattr(log_redact, 'GZIP_BLOCK', 64 * 1024)
+    monkeypatch.setattr(log_redact, 'GZIP_THREADS', 3)
+    lock = threading.Lock()
+    running = [0, 0]
+    real_member = log_redact._gzip_member  # pylint: disable=protected-access
+
+    def slow_member(data):
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        time.sleep(0.02)
+        try:
+            return real_member(data)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(log_redact, '_gzip_member', slow_member)
+    lines = [b'Nov 23 10:00:%02d mx1 postfix/smtp[%d]: to=<%s>, status=sent' % (
+        i % 60, i, b'ann@example.com' if i % 7 == 0 else b'user%d@example.org' % i) for i in range(40000)]
+    path = str(tmp_path / 'mail.log.2.gz')
+    write(path, b'\n'.join(lines) + b'\n', 'gz')
+    res = log_redact.redact_file(path, log_redact.SubjectMatcher(SUBJECT))
+    expected = b''.join(line + b'\n' for line in lines if b'ann@' not in line)
+    assert res['lines_matched'] == len([line for line in lines if b'ann@' in line])
+    raw = open(path, 'rb').read()
+    members = _gzip_members(raw)
+    assert len(members) >= 10 and b''.join(members) == expected
+    assert max(len(m) for m in members) == 64 * 1024                # one block of input each
+    assert running[1] >= 2                                      # deflated at the same time
+    assert read(path, 'gz') == expected                         # Python's gzip reader
+    assert b''.join(bytes(c) for c in log_engine.iter_file_chunks(path, 65536, 'auto')) == expected
+    assert subprocess.run(['gzip', '-t', path], check=False).returncode == 0
+    assert subprocess.run(['zcat', path], stdout=subprocess.PIPE, check=True).stdout == expected
+    assert log_redact.redact_file(path, log_redact.SubjectMatcher(SUBJECT))['changed'] is False
+
+
+def test_a_deflate_error_in_a_thread_leaves_the_gzip_file_untouched(tmp_path, monkeypatch):
+    monkeypatch.setattr(log_redact, 'GZIP_BLOCK', 16 * 1024)
+    monkeypatch.setattr(log_redact, 'GZIP_THREADS', 2)
+    calls = []
+    real_member = log_redact._gzip_member  # pylint: disable=protected-access
+
+    def failing_member(data):
+        calls.append(len(data))
+        if len(calls) == 3:
+            raise MemoryError()
+        return real_member(data)
+
+    monkeypatch.setattr(log_redact, '_gzip_member', failing_member)
+    path = str(tmp_path / 'mail.log.3.gz')
+    data = b''.join(b'line %d to=<%s>\n' % (i, b'ann@example.com' if i % 5 == 0 else b'bob@example.org')
+                    for i in range(20000))
+    write(path, data, 'gz')
+    before = open(path, 'rb').read()
+    with pytest.raises(MemoryError):
+        log_redact.redact_file(path, log_redact.SubjectMatcher(SUBJECT))
+    assert open(path, 'rb').read() == before
+    assert [n for n in os.listdir(str(tmp_path)) if n.startswith('.mailprivacy')] == []
