@@ -231,6 +231,6 @@ def test_layered_files_in_horde_order(tmp_path):
         path.parent.mkdir(exist_ok=True)
         path.write_text("<?php\n")
     base = str(tmp_path)
-    assert layered_files(base + "/conf.php") == [base + "/conf.php", base + "/conf.d/10-a.php", base + "/conf.d/20-b.php",
-                                                base + "/conf.local.php"]
+    expected = [base + "/conf.php", base + "/conf.d/10-a.php", base + "/conf.d/20-b.php", base + "/conf.local.php"]
+    assert layered_files(base + "/conf.php") == expected
     assert layered_files(base + "/backends.php") == [base + "/backends.php"]
