@@ -8,7 +8,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     """The subject and store options of the subject modules: the documentation of
-    store_registry.SUBJECT_ARGUMENT_SPEC, kept in one place like the spec itself."""
+    request.SUBJECT_ARGUMENT_SPEC (module_utils/request.py), kept in one place like the spec itself."""
 
     DOCUMENTATION = r"""
 options:

@@ -11,7 +11,7 @@ not 'ann', 'ann@example.com.evil' is not 'ann@example.com', and whatever the plu
 subject's (the domain compares in any IDNA form and letter case, the local part without letter
 case unless the subject is case-sensitive). ``extended_accounts`` counts those accounts, whose
 names extend the subject's with the plus separator; the request flow refuses the request while
-one exists (``store_registry.check_extended_accounts``).
+one exists (``request.check_extended_accounts``).
 
 Erasure removes the entries (atomic rewrite, same owner, group and mode, every other line
 byte for byte), rebuilds the compiled database (``makeuserdb``, ``qmail-newu``) and, with

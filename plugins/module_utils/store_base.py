@@ -232,7 +232,7 @@ class Store(object):
         """How many accounts this store knows whose name extends one of the subject's
         addresses or logins with the plus separator (``Subject.extends_account``:
         ``ann-marie@`` for ``ann@`` with ``-``, ``ann+work@`` with ``+``). Read-only; called
-        once per request, before anything else, by ``store_registry.check_extended_accounts``,
+        once per request, before anything else, by ``request.check_extended_accounts``,
         which refuses the request while a store reports one (their mail and log lines would
         pass for tags of the subject's address). A store that knows no accounts keeps this
         default; a new account store implements it and nothing else changes."""

@@ -14,7 +14,7 @@ when there is one, and only otherwise to ann with the extension ``marie``), and 
 cannot see every account of the host. A message queued for one of the subject's own tagged
 addresses is found when that address is named in ``addresses``. (The separator applies only to
 recipient tags in log lines and mail headers, where the request flow refuses while an account
-with such a name exists: ``store_registry.check_extended_accounts``.)
+with such a name exists: ``request.check_extended_accounts``.)
 
 A message that also goes to other people is their mail too: erasure never deletes it for them.
 

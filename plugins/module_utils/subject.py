@@ -583,7 +583,7 @@ class Subject(object):
     # with owns_address / owns_login: exactly, never with a plus tag. The separator applies
     # only to recipient tags in log lines and mail headers (regex). extends_account finds the
     # accounts such a tag would confuse with the subject; the request flow refuses while one
-    # exists (store_registry.check_extended_accounts).
+    # exists (request.check_extended_accounts).
 
     def fold_local(self, local):
         """A local part as ownership compares it: lower-cased unless the subject is

@@ -38,6 +38,13 @@ description:
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
+  action_group:
+    support: full
+    membership: [mailprivacy.gdpr.subject]
+    description:
+      - Set the subject options once per play with C(module_defaults) and C(group/mailprivacy.gdpr.subject)
+        (M(mailprivacy.gdpr.subject_find), M(mailprivacy.gdpr.subject_export), M(mailprivacy.gdpr.subject_erase),
+        M(mailprivacy.gdpr.log_redact) take the same ones).
   check_mode:
     support: full
     description: Counts what would be erased and touches nothing; no confirmation needed.
@@ -240,97 +247,14 @@ import datetime
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.proof_check import run_check
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
-    Result,
-    Runner,
-    StoreError,
-    safe_error,
-)
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import (
-    SUBJECT_ARGUMENT_SPEC,
-    prepare_request,
-    summarise,
-)
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import SubjectError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import Request, argument_spec
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import safe_error
 
-NOT_SUPPORTED = 'erasure is not supported by this store yet'
+CHECKED_STORES = ('logs', 'journal')
 
 
 def _now():
     return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def _count(res):
-    try:
-        return int((res or {}).get('found') or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _store_options(cls, store_options, context):
-    opts = dict((store_options or {}).get(cls.name) or {})
-    for key, value in (context or {}).items():
-        if key in cls.OPTIONS and opts.get(key) in (None, ''):
-            opts[key] = value
-    return opts
-
-
-def erase_store(cls, subject, options, runner, check_mode):
-    """Count, erase (or preview) and count again in one store. Returns a Result with the keys
-    before, erased, after (None in check mode or when the store failed before it could count
-    again) and, when it failed, error. Never raises."""
-    res = Result(store=cls.name, units=cls.units, before=0, after=None)
-    phase = 'setup'
-    try:
-        store = cls(options, runner)
-        ok, reason = store.available()
-        if not ok:
-            res.update(available=False, reason=reason or 'not available', after=0)
-            return res
-        phase = 'locate'
-        before = store.locate(subject)
-        res['before'] = res['found'] = _count(before)
-        res['detail'] = dict((before or {}).get('detail') or {})
-        res['manual_steps'] = list((before or {}).get('manual_steps') or [])
-        if before and before.get('reason'):
-            res['reason'] = before['reason']
-        phase = 'erase'
-        erased = store.erase(subject, check_mode) or {}
-        res['erased'] = int(erased.get('erased') or 0)
-        res['detail'] = dict(erased.get('detail') or res['detail'])
-        res['manual_steps'] = list(erased.get('manual_steps') or [])
-        if check_mode:
-            return res
-        phase = 'proof'
-        res['after'] = _count(store.locate(subject))
-    except NotImplementedError:
-        res['error'] = NOT_SUPPORTED if phase == 'erase' else '%s is not supported by this store' % phase
-    except Exception as err:  # pylint: disable=broad-except
-        res['error'] = '%s: %s' % (phase, safe_error(err))
-    return res
-
-
-def erase_subject(subject, classes, store_options=None, context=None, check_mode=False, runner=None):
-    """Erase (or preview) the subject in every store class, in order.
-
-    Returns (results {name: Result}, failed [names], remaining [names]); ``remaining`` lists
-    the stores whose count after the erasure is not zero. Every store runs even when an
-    earlier one failed."""
-    runner = runner if runner is not None else Runner()
-    results = {}
-    failed = []
-    remaining = []
-    for cls in classes:
-        res = erase_store(cls, subject, _store_options(cls, store_options, context), runner, check_mode)
-        results[cls.name] = res
-        if res.get('error'):
-            failed.append(cls.name)
-        elif res.get('after'):
-            remaining.append(cls.name)
-    return results, failed, remaining
-
-
-CHECKED_STORES = ('logs', 'journal')
 
 
 def not_run(reason):
@@ -338,40 +262,28 @@ def not_run(reason):
             'unreadable': 0}
 
 
-def independent_check(subject, classes, store_options=None, context=None, check_mode=False, enabled=True,
-                      runner=None):
+def independent_check(request, check_mode=False, enabled=True):
     """The independent broad check (module_utils/proof_check.py) over the request's log and
-    journal stores, built with the same options as for the erasure. Never raises."""
+    journal stores, built with the request's options (the same as for the erasure). Never
+    raises."""
     if check_mode:
         return not_run('check mode (nothing was erased)')
     if not enabled:
         return not_run('turned off (independent_check=false)')
-    wanted = [cls for cls in classes if cls.name in CHECKED_STORES]
+    wanted = request.stores(CHECKED_STORES)
     if not wanted:
         return not_run('the request names neither the logs nor the journal store')
-    runner = runner if runner is not None else Runner()
     stores = []
     errors = []
     for cls in wanted:
         try:
-            stores.append(cls(_store_options(cls, store_options, context), runner))
+            stores.append(cls(request.options_for(cls), request.runner))
         except Exception as err:  # pylint: disable=broad-except
             msg = safe_error(err)
             errors.append(msg if msg.startswith(cls.name + ':') else '%s: %s' % (cls.name, msg))
-    out = run_check(subject, stores)
+    out = run_check(request.subject, stores)
     if errors:
         out['error'] = '; '.join(errors + ([out['error']] if out.get('error') else []))
-    return out
-
-
-def outcome(subject, subject_hmac, results, failed, remaining, check_mode):
-    out = summarise(subject, subject_hmac, results, failed)
-    out['erased'] = sum(int(r.get('erased') or 0) for r in results.values())
-    out['remaining'] = None if check_mode else sum(int(r.get('after') or 0) for r in results.values())
-    out['remaining_stores'] = list(remaining)
-    out['check_mode'] = bool(check_mode)
-    out['manual_steps'] = ['%s: %s' % (name, step) for name, res in results.items()
-                           for step in res.get('manual_steps') or []]
     return out
 
 
@@ -389,26 +301,20 @@ def problems_message(results, failed, remaining, check_mode):
 
 
 def main():
-    spec = dict(SUBJECT_ARGUMENT_SPEC)
-    spec['confirm'] = dict(type='bool', default=False)
-    spec['independent_check'] = dict(type='bool', default=True)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(
+        confirm=dict(type='bool', default=False),
+        independent_check=dict(type='bool', default=True),
+    ), supports_check_mode=True)
     params = module.params
-    try:
-        subject, subject_hmac, classes, context = prepare_request(params)
-    except SubjectError as err:
-        module.fail_json(msg='invalid subject: %s' % err)
-    except StoreError as err:
-        module.fail_json(msg=str(err))
+    request = Request.from_module(module)
     check_mode = module.check_mode
     if not check_mode and not params['confirm']:
         module.fail_json(msg='refusing to erase without confirm=true (nothing was touched); run in check '
-                             'mode for a preview', subject_hmac=subject_hmac, changed=False)
+                             'mode for a preview', subject_hmac=request.subject_hmac, changed=False)
     started = _now()
-    results, failed, remaining = erase_subject(subject, classes, params['store_options'], context, check_mode)
-    out = outcome(subject, subject_hmac, results, failed, remaining, check_mode)
-    out['independent_check'] = independent_check(subject, classes, params['store_options'], context, check_mode,
-                                                 params['independent_check'])
+    results, failed = request.run('erase', check_mode=check_mode)
+    out = request.summary(results, failed, 'erase', check_mode)
+    out['independent_check'] = independent_check(request, check_mode, params['independent_check'])
     out.update(started=started, finished=_now())
     changed = out['erased'] > 0
     check = out['independent_check']
@@ -418,6 +324,7 @@ def main():
                     % (check['lines'], len(check['files']), check['journal'],
                        '; %d file(s) it could not read to the end' % check['unreadable'] if check['unreadable'] else '',
                        '; it failed: %s' % check['error'] if check.get('error') else ''))
+    remaining = out['remaining_stores']
     if failed or remaining:
         module.fail_json(msg=problems_message(results, failed, remaining, check_mode), changed=changed, **out)
     module.exit_json(changed=changed, **out)

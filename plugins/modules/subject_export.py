@@ -29,6 +29,13 @@ description:
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
+  action_group:
+    support: full
+    membership: [mailprivacy.gdpr.subject]
+    description:
+      - Set the subject options once per play with C(module_defaults) and C(group/mailprivacy.gdpr.subject)
+        (M(mailprivacy.gdpr.subject_find), M(mailprivacy.gdpr.subject_export), M(mailprivacy.gdpr.subject_erase),
+        M(mailprivacy.gdpr.log_redact) take the same ones).
   check_mode:
     support: full
     description: Counts what would be exported (as M(mailprivacy.gdpr.subject_find) does) and writes nothing.
@@ -172,14 +179,8 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import (
     close_budget,
     open_budget,
 )
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError, run_stores
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import (
-    SUBJECT_ARGUMENT_SPEC,
-    failure_message,
-    prepare_request,
-    summarise,
-)
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import SubjectError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import Request, argument_spec, failure_message
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 
 MANIFEST = 'manifest.json'
 FORMAT = 'mailprivacy.gdpr/subject-export'
@@ -266,19 +267,15 @@ def _read_manifest(path):
 
 
 def main():
-    spec = dict(SUBJECT_ARGUMENT_SPEC)
-    spec['request_id'] = dict(type='str', required=True)
-    spec['dest'] = dict(type='path', default='/var/lib/mailprivacy/exports')
-    spec['force'] = dict(type='bool', default=False)
-    spec['max_bundle_size'] = dict(type='bytes', default='20G')
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(
+        request_id=dict(type='str', required=True),
+        dest=dict(type='path', default='/var/lib/mailprivacy/exports'),
+        force=dict(type='bool', default=False),
+        max_bundle_size=dict(type='bytes', default='20G'),
+    ), supports_check_mode=True)
     params = module.params
-    try:
-        subject, subject_hmac, classes, context = prepare_request(params)
-    except SubjectError as err:
-        module.fail_json(msg='invalid subject: %s' % err)
-    except StoreError as err:
-        module.fail_json(msg=str(err))
+    request = Request.from_module(module)
+    subject, subject_hmac = request.subject, request.subject_hmac
 
     dest = os.path.abspath(params['dest'])
     request_id = params['request_id']
@@ -299,13 +296,13 @@ def main():
             module.fail_json(msg='a bundle of this request exists but its manifest cannot be read; use force', **base)
         if manifest.get('subject_hmac') != subject_hmac:
             module.fail_json(msg='a bundle of this request exists for another subject; refusing', **base)
-        out = summarise(subject, subject_hmac, manifest.get('stores') or {}, manifest.get('failed_stores') or [])
+        out = request.summary(manifest.get('stores') or {}, manifest.get('failed_stores') or [])
         module.exit_json(changed=False, manifest_sha256=digest, summary=manifest_summary(manifest),
                          complete=bool(manifest.get('complete')), **dict(base, **out))
 
     if module.check_mode:
-        results, failed = run_stores(classes, 'locate', subject, params['store_options'], context=context)
-        out = summarise(subject, subject_hmac, results, failed)
+        results, failed = request.run('locate')
+        out = request.summary(results, failed)
         summary = {'request_id': request_id, 'subject_hmac': subject_hmac, 'host': platform.node(),
                    'complete': not failed, 'found': dict((n, r.get('found', 0)) for n, r in results.items())}
         if failed:
@@ -325,8 +322,7 @@ def main():
         # every file of the bundle goes through its budget: max_bundle_size and the free space
         budget = open_budget(work, params['max_bundle_size'])
         budget.check_start()
-        results, failed = run_stores(classes, 'export', subject, params['store_options'], context=context,
-                                     bundle_dir=work)
+        results, failed = request.run('export', bundle_dir=work)
         limit = budget.failure()
         if limit:
             raise BundleLimitError(limit)
@@ -361,7 +357,7 @@ def main():
         if work is not None and os.path.isdir(work):
             shutil.rmtree(work, ignore_errors=True)
 
-    out = summarise(subject, subject_hmac, results, failed)
+    out = request.summary(results, failed)
     result = dict(base, changed=True, manifest_sha256=digest, summary=manifest_summary(manifest),
                   complete=not failed, **out)
     if failed:

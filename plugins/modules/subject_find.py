@@ -29,6 +29,13 @@ description:
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
+  action_group:
+    support: full
+    membership: [mailprivacy.gdpr.subject]
+    description:
+      - Set the subject options once per play with C(module_defaults) and C(group/mailprivacy.gdpr.subject)
+        (M(mailprivacy.gdpr.subject_find), M(mailprivacy.gdpr.subject_export), M(mailprivacy.gdpr.subject_erase),
+        M(mailprivacy.gdpr.log_redact) take the same ones).
   check_mode:
     support: full
     description: The module only reads; check mode changes nothing about what it does.
@@ -137,27 +144,14 @@ failed_stores:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError, run_stores
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import (
-    SUBJECT_ARGUMENT_SPEC,
-    failure_message,
-    prepare_request,
-    summarise,
-)
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import SubjectError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import Request, argument_spec, failure_message
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(SUBJECT_ARGUMENT_SPEC), supports_check_mode=True)
-    try:
-        subject, subject_hmac, classes, context = prepare_request(module.params)
-    except SubjectError as err:
-        module.fail_json(msg='invalid subject: %s' % err)
-    except StoreError as err:
-        module.fail_json(msg=str(err))
-    results, failed = run_stores(classes, 'locate', subject, module.params['store_options'],
-                                 context=context)
-    out = summarise(subject, subject_hmac, results, failed)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    request = Request.from_module(module)
+    results, failed = request.run('locate')
+    out = request.summary(results, failed)
     if failed:
         module.fail_json(msg=failure_message('search', results, failed), changed=False, **out)
     module.exit_json(changed=False, **out)

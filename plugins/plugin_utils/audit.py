@@ -4,11 +4,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Controller side of a data-subject request (find, export, later erase).
 
-* :func:`prepare_request` validates the playbook's inputs once, before any host is touched:
-  the subject (with the same :class:`Subject` the modules use), the HMAC key, the request id
-  (generated when absent), the stores and their options; it returns the request context,
+* :func:`prepare_request` validates the playbook's inputs once, before any host is touched,
+  with the parsing steps of module_utils/request.py that the modules run on the hosts (minus
+  the host-only parts: qmail control files, accounts): the subject, the HMAC key, the request
+  id (generated when absent), the stores and their options; it returns the request context,
   which holds the subject's HMAC and counts, never an identifier.
-* :func:`host_entry` turns the registered results of a host's tasks into counts and an outcome.
+* :func:`host_entry` turns the registered results of a host's tasks into counts and an outcome
+  (the stores with request.store_summary, the one summary of the audit, archive and report).
 * :class:`Screen` withholds any free text that carries an identifier of the subject.
 * :func:`build_record` and :func:`write_record` write the audit record: one line appended to
   ``audit.jsonl`` and one JSON file per request, mode 0600 in a 0700 directory.
@@ -31,13 +33,9 @@ import secrets
 import shutil
 import stat
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Runner, StoreError
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import (
-    REQUEST_ID_RE,
-    get_stores,
-    store_names,
-)
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject, SubjectError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import request as pipeline
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import SubjectError
 from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils import audit_chain
 
 AUDIT_FORMAT = 'mailprivacy.gdpr/audit'
@@ -71,10 +69,12 @@ def new_request_id(when=None, token=None):
 
 
 def check_request_id(value):
-    if not isinstance(value, str) or not REQUEST_ID_RE.match(value):
-        raise RequestError('gdpr_request_id must be 1 to 64 letters, digits, dots, underscores or dashes, '
-                           'starting with a letter or digit')
-    return value
+    if value is None:
+        value = ''     # a request id is required here
+    try:
+        return pipeline.check_request_id(value, 'gdpr_request_id')
+    except StoreError as err:
+        raise RequestError(str(err))
 
 
 def _as_list(value, name):
@@ -191,39 +191,18 @@ class Screen(object):
 
 def build_subject(ident, plus_separator='+', local_part_case='insensitive'):
     """The Subject of a request on the controller, built as the modules build it on the hosts
-    (same identifiers, plus separator and local-part case; the hosts' qmail virtual-domain
-    prefixes are not known here: the Screen's substring test covers those names)."""
-    return Subject.from_params(addresses=ident['addresses'], logins=ident['logins'], ips=ident['ips'],
-                               domain=ident['domain'], plus_separator=plus_separator,
-                               local_part_case=local_part_case)
+    (request.parse_subject: same identifiers, plus separator and local-part case; the hosts'
+    qmail virtual-domain prefixes are not known here: the Screen's substring test covers those
+    names)."""
+    return pipeline.parse_subject(dict(ident, plus_separator=plus_separator, local_part_case=local_part_case))
 
 
 def check_stores(stores, store_options, context):
-    """Validate store names and options the way the modules will (constructors only: they
-    check option names, types and values and touch nothing)."""
-    if stores is None:
-        stores = []
-    if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
-        raise RequestError('gdpr_stores must be a list of store names')
-    classes = get_stores(stores or None)
-    if store_options is None:
-        store_options = {}
-    if not isinstance(store_options, dict):
-        raise RequestError('gdpr_store_options must be a dictionary: store name -> options')
-    unknown = sorted(set(store_options) - set(store_names()))
-    if unknown:
-        raise RequestError('gdpr_store_options names unknown stores: %s (known: %s)'
-                           % (', '.join(str(n)[:40] for n in unknown), ', '.join(store_names())))
-    runner = Runner()
-    for cls in get_stores():
-        opts = store_options.get(cls.name)
-        if opts is not None and not isinstance(opts, dict):
-            raise RequestError('gdpr_store_options.%s must be a dictionary' % cls.name)
-        opts = dict(opts or {})
-        for key, value in context.items():
-            if key in cls.OPTIONS and opts.get(key) in (None, ''):
-                opts[key] = value
-        cls(opts, runner)
+    """Validate store names and options the way the modules will (request.parse_stores, then
+    every store's constructor: they check option names, types and values and touch nothing).
+    Returns the names of the request's stores."""
+    classes, store_options = pipeline.parse_stores(stores, store_options, prefix='gdpr_')
+    pipeline.check_store_options(store_options, context)
     return [cls.name for cls in classes]
 
 
@@ -295,11 +274,7 @@ def prepare_request(params, task_vars=None, when=None):
                                 '(it names files and appears in every output)')
                 request['request_id'] = None
 
-    context = {}
-    if request['subject_hmac']:
-        context['subject_hmac'] = request['subject_hmac']
-    if request['request_id']:
-        context['request_id'] = request['request_id']
+    context = pipeline.request_context(request['subject_hmac'], request['request_id'])
     try:
         request['stores'] = check_stores(params.get('stores'), params.get('store_options'), context)
     except (RequestError, StoreError) as err:
@@ -355,32 +330,6 @@ def prepare_directories(request, params, problems):
 
 
 # ------------------------------------------------------------------------------ host results
-def _store_counts(stores):
-    out = {}
-    if not isinstance(stores, dict):
-        return out
-    for name, res in sorted(stores.items()):
-        if not isinstance(res, dict):
-            continue
-        entry = {
-            'available': bool(res.get('available', True)),
-            'found': int(res.get('found') or 0),
-            'units': res.get('units', ''),
-            'detail': dict((k, v) for k, v in (res.get('detail') or {}).items() if isinstance(v, int)),
-        }
-        for key in ('reason', 'error'):
-            if res.get(key):
-                entry[key] = str(res[key])
-        if res.get('erased'):
-            entry['erased'] = int(res['erased'])
-        if res.get('manual_steps'):
-            entry['manual_steps'] = [str(s) for s in res['manual_steps']]
-        if res.get('files'):
-            entry['files'] = len(res['files'])
-        out[name] = entry
-    return out
-
-
 def _nonneg(value):
     try:
         return max(int(value), 0)
@@ -422,7 +371,7 @@ def host_entry(steps, subject_hmac=None):
         entry.update(outcome='not run', error='%s: the host did not run the request' % main_name)
         return entry
     if isinstance(main.get('stores'), dict):
-        entry['stores'] = _store_counts(main['stores'])
+        entry['stores'] = pipeline.stores_summary(main['stores'])
         entry['found'] = sum(s['found'] for s in entry['stores'].values())
     for key in ('kind', 'complete', 'manifest_sha256', 'failed_stores'):
         if key in main:

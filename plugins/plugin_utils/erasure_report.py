@@ -33,6 +33,7 @@ import errno
 import json
 import os
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import store_summary
 from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils.audit import (
     private_dir,
     registered,
@@ -135,29 +136,31 @@ def host_report(erase, proof, check_mode, subject_hmac=None):
     for name, res in stores.items():
         if not isinstance(res, dict):
             continue
+        summary = store_summary(res)       # the audit record's and the archive's summary too
         item = {
-            'available': bool(res.get('available', True)),
-            'units': res.get('units', ''),
-            'before': _int(res.get('before', res.get('found'))) or 0,
-            'erased': _int(res.get('erased')) or 0,
-            'after': _int(res.get('after')),
+            'available': summary['available'],
+            'units': summary['units'],
+            'before': summary.get('before', summary['found']) or 0,
+            'erased': summary.get('erased', 0),
+            'after': summary.get('after'),
             'proof': None,
         }
-        if not item['available'] and res.get('reason'):
-            item['reason'] = str(res['reason'])
-        if res.get('error'):
-            item['error'] = str(res['error'])
-            entry['reasons'].append('store %s: %s' % (name, res['error']))
+        if not item['available'] and summary.get('reason'):
+            item['reason'] = summary['reason']
+        if summary.get('error'):
+            item['error'] = summary['error']
+            entry['reasons'].append('store %s: %s' % (name, summary['error']))
         elif not check_mode and item['after']:
             entry['reasons'].append('store %s still holds %d %s after the erasure'
                                     % (name, item['after'], item['units']))
         pres = proof_stores.get(name)
         if isinstance(pres, dict):
-            item['proof'] = _int(pres.get('found')) or 0
-            if pres.get('error'):
-                item['proof_error'] = str(pres['error'])
-        for step in res.get('manual_steps') or []:
-            entry['manual_steps'].append({'store': name, 'step': str(step)})
+            proof = store_summary(pres)
+            item['proof'] = proof['found']
+            if proof.get('error'):
+                item['proof_error'] = proof['error']
+        for step in summary.get('manual_steps') or []:
+            entry['manual_steps'].append({'store': name, 'step': step})
         entry['stores'][name] = item
     if not stores and erase.get('failed'):
         entry['reasons'].append(_failure('erase', erase))

@@ -38,6 +38,7 @@ import time
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import DEFAULT_MAX_SIZE, margin_for
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import stores_summary
 from ansible_collections.mailprivacy.gdpr.plugins.plugin_utils.audit import (
     HOST_RE,
     RequestError,
@@ -345,26 +346,6 @@ def verify_bundle(bundle, host, manifest_sha256, request_id, subject_hmac):
     return manifest
 
 
-def _store_summary(stores):
-    out = {}
-    for name, res in sorted((stores or {}).items()):
-        if not isinstance(res, dict):
-            continue
-        item = {
-            'available': bool(res.get('available', True)),
-            'found': int(res.get('found') or 0),
-            'units': res.get('units', ''),
-            'detail': dict((k, v) for k, v in (res.get('detail') or {}).items() if isinstance(v, int)),
-        }
-        for key in ('reason', 'error'):
-            if res.get(key):
-                item[key] = str(res[key])
-        if res.get('manual_steps'):
-            item['manual_steps'] = [str(s) for s in res['manual_steps']]
-        out[name] = item
-    return out
-
-
 def archive_manifest(request_id, subject_hmac, kind, bundles, created=None):
     """The top-level manifest. ``bundles``: {host: (bundle dir, host manifest, manifest sha256)}."""
     hosts = {}
@@ -374,7 +355,7 @@ def archive_manifest(request_id, subject_hmac, kind, bundles, created=None):
     for host in sorted(bundles):
         _bundle, manifest, msha = bundles[host]
         base = 'hosts/%s' % host_dirname(host)
-        stores = _store_summary(manifest.get('stores'))
+        stores = stores_summary(manifest.get('stores'))
         files = []
         for entry in sorted(manifest.get('files') or [], key=lambda e: e['path']):
             files.append({

@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """SIGKILL at random points during an erasure, then a re-run (GDPR Art. 17, issue 6).
 
-A child process runs subject_erase's core function (``erase_subject``) over the fixture host
-of tests/unit/plugins/modules/test_subject_erase.py (Maildirs with a few hundred messages per
+A child process runs subject_erase's erasure (``Request.run('erase')``, module_utils/request.py)
+over the fixture host of tests/unit/plugins/modules/test_subject_erase.py (Maildirs with a few hundred messages per
 user, Courier userdb, qmail users/assign, logs) and is killed with SIGKILL after a random delay
 within the measured duration of a whole erasure; some iterations kill the re-run too. Then an
 uninterrupted run must complete and leave exactly the state of an uninterrupted erasure: the
@@ -53,7 +53,14 @@ from test_subject_erase import (  # noqa: E402  pylint: disable=wrong-import-pos
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import get_stores  # noqa: E402
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject  # noqa: E402
-from ansible_collections.mailprivacy.gdpr.plugins.modules.subject_erase import erase_subject  # noqa: E402
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import Request, remaining_stores  # noqa: E402
+
+
+def erase_subject(subject, classes, options, check_mode=False):
+    """subject_erase's erasure (module_utils/request.py): (results, failed, remaining)."""
+    results, failed = Request(subject, None, classes, options).run('erase', check_mode=check_mode)
+    return results, failed, remaining_stores(results)
+
 
 ITERATIONS = int(os.environ.get('ERASE_SIGKILL_ITERATIONS', '40'))
 SEED = int(os.environ.get('ERASE_SIGKILL_SEED', str(int(time.time()))))
@@ -64,13 +71,14 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import get_stores
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
-from ansible_collections.mailprivacy.gdpr.plugins.modules.subject_erase import erase_subject
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import Request, remaining_stores
 args = json.loads(sys.argv[2])
 subject = Subject.from_params(**args['subject'])
 classes = get_stores(args['stores'])
 sys.stdout.write('ready\n')
 sys.stdout.flush()
-results, failed, remaining = erase_subject(subject, classes, args['options'], {}, False)
+results, failed = Request(subject, None, classes, args['options']).run('erase', check_mode=False)
+remaining = remaining_stores(results)
 sys.stdout.write(json.dumps({'failed': failed, 'remaining': remaining}) + '\n')
 '''
 
@@ -155,7 +163,7 @@ def test_sigkill_at_random_points_then_rerun_completes(tmp_path):
                     final_ref_relocated(final_ref, ref, root)[1:] + (sorted(final_ref[0]),):
                 partial += 1
         # the re-run, in this process, completes and leaves the state of an uninterrupted run
-        results, failed, remaining = erase_subject(subject, get_stores(names), options, {}, False)
+        results, failed, remaining = erase_subject(subject, get_stores(names), options)
         assert failed == [] and remaining == [], (it, results)
         assert all(r['after'] == 0 for r in results.values())
         assert_only_a_gone(root, start_state, 'logs' in names)
@@ -171,7 +179,7 @@ def test_sigkill_at_random_points_then_rerun_completes(tmp_path):
                  if not k.endswith('.gz')), it
         assert state[1] == final_ref_relocated(final_ref, ref, root)[1], it
         # and one more run finds nothing and changes nothing
-        results, failed, remaining = erase_subject(subject, get_stores(names), options, {}, False)
+        results, failed, remaining = erase_subject(subject, get_stores(names), options)
         assert sum(r['before'] for r in results.values()) == 0 and snapshot(root) == state
     print('kills: %d, landed mid-erasure: %d' % (kills, partial))
     assert partial >= max(1, kills // 10), 'too few kills landed in the middle of an erasure'

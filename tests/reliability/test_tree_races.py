@@ -15,7 +15,7 @@ Maildir tree after a chown) and, in a loop, swaps
 
 while root runs the real store code over and over: ``MaildirStore`` locate and export, the
 export path of the ``subject_export`` module (``run_stores`` into a bundle with its budget),
-``subject_erase``'s ``erase_subject`` in check mode, and a real erasure at the end of every
+``subject_erase``'s erasure (``Request.run('erase')``) in check mode, and a real erasure at the end of every
 round. Every operation runs under a timer.
 
 Asserted: no operation hangs; no bundle file ever holds the canary; every files[] entry's
@@ -54,7 +54,14 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import clo
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError, run_stores  # noqa: E402
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_maildir import MaildirStore  # noqa: E402
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject  # noqa: E402
-from ansible_collections.mailprivacy.gdpr.plugins.modules.subject_erase import erase_subject  # noqa: E402
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import Request, remaining_stores  # noqa: E402
+
+
+def erase_subject(subject, classes, options, check_mode):
+    """subject_erase's erasure (module_utils/request.py): (results, failed, remaining)."""
+    results, failed = Request(subject, None, classes, options).run('erase', check_mode=check_mode)
+    return results, failed, remaining_stores(results)
+
 
 SECONDS = float(os.environ.get('TREE_RACE_SECONDS', '24'))
 SEED = int(os.environ.get('TREE_RACE_SEED', str(int(time.time()))))
@@ -323,7 +330,7 @@ def test_a_mail_user_racing_root_over_its_maildir(world):
                         res = results['maildir']
                         check_bundle(bundle, res.get('files') or [])
                     else:
-                        results, _failed, _remaining = timed(erase_subject, subject, classes, options, {}, True)
+                        results, _failed, _remaining = timed(erase_subject, subject, classes, options, True)
                         res = results['maildir']
                 except StoreError as err:
                     res = {'error': str(err)}
@@ -336,7 +343,7 @@ def test_a_mail_user_racing_root_over_its_maildir(world):
                 shutil.rmtree(bundle)
             # the real erasure, with the attacker still at work
             try:
-                results, _failed, _remaining = timed(erase_subject, subject, classes, options, {}, False)
+                results, _failed, _remaining = timed(erase_subject, subject, classes, options, False)
             except Hang:
                 pytest.fail('an erasure hung (round %d, seed %d)' % (round_no, SEED))
             runs['erase'] += 1
@@ -350,7 +357,7 @@ def test_a_mail_user_racing_root_over_its_maildir(world):
         # inside the subject's directory, only the Maildir (or its tombstone) may have gone
         assert open(os.path.join(home, '.profile'), 'rb').read() == b'# not part of the Maildir\n'
         # a calm re-run finishes what a refusal under the race left
-        results, failed, remaining = timed(erase_subject, subject, classes, options, {}, False)
+        results, failed, remaining = timed(erase_subject, subject, classes, options, False)
         assert failed == [] and remaining == [], results
         leftover = [n for n in os.listdir(home) if n != '.profile']
         assert leftover == [], leftover

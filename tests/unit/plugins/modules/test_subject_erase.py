@@ -22,8 +22,9 @@ import re
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import request as pipeline
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_logs
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import NOT_SUPPORTED, Store, StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 from ansible_collections.mailprivacy.gdpr.plugins.modules import subject_erase
 
@@ -244,7 +245,7 @@ def test_erase_removes_the_subject_and_keeps_the_others_byte_for_byte(host, caps
     else:
         # the log store cannot erase yet: reported as a failed store, the others still erased
         assert result['failed'] is True and result['failed_stores'] == ['logs']
-        assert stores['logs']['error'] == subject_erase.NOT_SUPPORTED
+        assert stores['logs']['error'] == NOT_SUPPORTED
         assert stores['logs']['after'] is None
         assert 'logs (erasure is not supported by this store yet)' in result['msg']
     assert result['found'] == 4 + 1 + 1 + lines_a
@@ -383,23 +384,25 @@ class _Oserror(Store):
 
 def test_failed_unsupported_and_remaining_stores_fail_after_every_store_ran():
     subject = Subject.from_params(**SUBJECT_A)
-    results, failed, remaining = subject_erase.erase_subject(
-        subject, [_Remains, _Oserror, _Broken, _Unsupported], {}, {'request_id': 'r1'}, check_mode=False)
+    request = pipeline.Request(subject, 'h', [_Remains, _Oserror, _Broken, _Unsupported], {}, 'r1')
+    results, failed = request.run('erase', check_mode=False)
+    remaining = pipeline.remaining_stores(results)
     assert failed == ['courier_userdb', 'qmail_assign', 'logs'] and remaining == ['maildir']
     assert results['maildir']['after'] == 2 and results['maildir']['manual_steps']
     assert results['courier_userdb']['error'] == 'locate: unexpected PermissionError (errno 13)'
     assert results['qmail_assign']['error'] == 'erase: qmail_assign: qmail-newu failed (exit 1)'
     assert results['qmail_assign']['before'] == 1 and results['qmail_assign']['after'] is None
-    assert results['logs']['error'] == subject_erase.NOT_SUPPORTED and results['logs']['before'] == 5
+    assert results['logs']['error'] == NOT_SUPPORTED and results['logs']['before'] == 5
     msg = subject_erase.problems_message(results, failed, remaining, False)
     assert 'data of the subject remains after the erasure in store(s): maildir (2 messages)' in msg
     assert 'zoequill' not in json.dumps(results) + msg
-    out = subject_erase.outcome(subject, 'h', results, failed, remaining, False)
+    out = request.summary(results, failed, 'erase', False)
+    assert out['remaining_stores'] == remaining
     assert out['manual_steps'] == ['maildir: remove the copies by hand (HMAC only)']
     assert out['remaining'] == 2 and out['found'] == 8
     # in check mode nothing is counted again, so nothing "remains"
-    _results, _failed, remaining = subject_erase.erase_subject(subject, [_Remains], {}, {}, check_mode=True)
-    assert remaining == []
+    results, _failed = pipeline.Request(subject, 'h', [_Remains]).run('erase', check_mode=True)
+    assert pipeline.remaining_stores(results) == []
 
 
 def test_module_fails_on_a_failed_store(monkeypatch, host, capsys):
@@ -528,11 +531,10 @@ def test_the_independent_check_reads_the_journal_with_the_store_options(tmp_path
     subject = Subject.from_params(**SUBJECT_A)
     runner = FakeRunner(streams={'journalctl': JOURNAL_EXPORT})
     options = {'journal': {'directories': [str(tmp_path)], 'args': ['--since', '2026-01-01']}}
-    out = subject_erase.independent_check(subject, get_stores(['journal']), options, {'request_id': 'r'},
-                                          runner=runner)
+    out = subject_erase.independent_check(pipeline.Request(subject, 'h', get_stores(['journal']), options, 'r', runner))
     assert (out['ran'], out['journal'], out['lines'], out['candidates']) == (True, 2, 0, 2)
     assert runner.calls == [['/usr/bin/journalctl', '--no-pager', '--quiet', '--output=export', '--since', '2026-01-01']]
     # options the store refuses: an error that names the store and the option, and nothing read
-    out = subject_erase.independent_check(subject, get_stores(['logs']), {'logs': {'paths': ['relative/*']}}, {})
+    out = subject_erase.independent_check(pipeline.Request(subject, 'h', get_stores(['logs']), {'logs': {'paths': ['relative/*']}}))
     assert out['ran'] is False and out['error'].startswith('logs: every entry of option paths')
     assert 'zoequill' not in json.dumps(out)

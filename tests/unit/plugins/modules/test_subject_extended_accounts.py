@@ -17,6 +17,7 @@ import os
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import request as pipeline
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_registry
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
@@ -177,7 +178,7 @@ def test_check_on_a_host_without_extended_accounts(tmp_path):
     root = tmp_path / 'host'
     build_host(root)
     subject = Subject.from_params(plus_separator='-', **SUBJECT_A)
-    counts = store_registry.check_extended_accounts(subject, store_registry.get_stores(STORES), store_options(root), {})
+    counts = pipeline.check_extended_accounts(subject, store_registry.get_stores(STORES), store_options(root), {})
     assert counts['courier_userdb'] == counts['qmail_assign'] == counts['maildir'] == 0
     assert 'logs' not in counts
 
@@ -187,22 +188,22 @@ def test_check_asks_every_account_store_of_the_registry(monkeypatch):
     subject = Subject.from_params(**SUBJECT_A)
     # a broken store left out of the request is skipped; the request's stores must answer
     _Accounts.opened = []
-    assert store_registry.check_extended_accounts(subject, [_NoAccounts], {}, {}) == {'maildir': 0}
+    assert pipeline.check_extended_accounts(subject, [_NoAccounts], {}, {}) == {'maildir': 0}
     assert _Accounts.opened == ['maildir', 'courier_userdb']
     with pytest.raises(StoreError) as exc:
-        store_registry.check_extended_accounts(subject, [_Broken], {}, {})
+        pipeline.check_extended_accounts(subject, [_Broken], {}, {})
     msg = str(exc.value)
     assert msg.startswith('refusing: cannot tell whether') and 'courier_userdb (unexpected PermissionError (errno 13))' in msg
     assert 'zoequill' not in msg
     # an account found in a store outside the request refuses it
     monkeypatch.setattr(_Accounts, 'answer', 2)
     with pytest.raises(StoreError) as exc:
-        store_registry.check_extended_accounts(subject, [_NoAccounts], {}, {})
+        pipeline.check_extended_accounts(subject, [_NoAccounts], {}, {})
     assert '(2 account(s) in store(s) maildir)' in str(exc.value)
     # without a separator nothing is asked
     _Accounts.opened = []
     plain = Subject.from_params(plus_separator='', **SUBJECT_A)
-    assert store_registry.check_extended_accounts(plain, [_Accounts, _Broken], {}, {}) == {}
+    assert pipeline.check_extended_accounts(plain, [_Accounts, _Broken], {}, {}) == {}
     assert _Accounts.opened == []
 
 
