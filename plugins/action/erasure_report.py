@@ -31,6 +31,7 @@ ARGUMENT_SPEC = dict(
     domain=dict(type='raw', no_log=True),
     plus_separator=dict(type='str', default='+'),
     local_part_case=dict(type='str', default='insensitive', choices=['insensitive', 'sensitive']),
+    hmac_key=dict(type='str', no_log=True),
     hosts=dict(type='list', elements='str', default=[]),
     result_prefix=dict(type='str', default='__gdpr_'),
     report_dir=dict(type='str', default='reports/erasure'),
@@ -54,6 +55,16 @@ class ActionModule(ActionBase):
             subject = build_subject(raw, args['plus_separator'], args['local_part_case'])
         except (RequestError, SubjectError):
             pass
+        if subject is not None and args['hmac_key'] and request.get('subject_hmac'):
+            # the subject screens the report: it must be the request's
+            try:
+                same = subject.hmac(args['hmac_key']) == request['subject_hmac']
+            except SubjectError:
+                same = False
+            if not same:
+                result.update(failed=True, msg="the subject given to the report is not the request's (its HMAC with "
+                                               'hmac_key is not request.subject_hmac); no report was written')
+                return result
         report = screen_report(build_report(request, args['hosts'], task_vars or {}, args['result_prefix']),
                                Screen(subject, raw))
         try:

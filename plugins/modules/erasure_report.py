@@ -33,6 +33,13 @@ description:
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
+  action_group:
+    support: full
+    membership: [mailprivacy.gdpr.request]
+    description:
+      - Set O(subject), O(domain), O(plus_separator), O(local_part_case) and O(hmac_key) once per play with
+        C(module_defaults) and C(group/mailprivacy.gdpr.request) (M(mailprivacy.gdpr.subject_request),
+        M(mailprivacy.gdpr.request_audit), M(mailprivacy.gdpr.erasure_report) take the same ones).
   check_mode:
     support: none
     description: Run the task with C(check_mode=false); the report says whether the request ran in check mode.
@@ -62,6 +69,13 @@ options:
     type: str
     default: insensitive
     choices: ['insensitive', 'sensitive']
+  hmac_key:
+    description:
+      - The request's HMAC key, as given to M(mailprivacy.gdpr.subject_request). When set (and O(request) holds
+        C(subject_hmac)), the HMAC of O(subject) must be the request's, so that the report is screened for the
+        subject of the request; otherwise the task fails and no report is written.
+    type: str
+    version_added: 0.6.0
   hosts:
     description: The hosts the request ran on.
     type: list

@@ -35,6 +35,13 @@ description:
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
+  action_group:
+    support: full
+    membership: [mailprivacy.gdpr.subject]
+    description:
+      - Set the subject options once per play with C(module_defaults) and C(group/mailprivacy.gdpr.subject)
+        (M(mailprivacy.gdpr.subject_find), M(mailprivacy.gdpr.subject_export), M(mailprivacy.gdpr.subject_erase),
+        M(mailprivacy.gdpr.log_redact) take the same ones).
   check_mode:
     support: full
     description: A preview; counts the lines that would be removed or masked per file category, touches nothing.
@@ -65,7 +72,8 @@ options:
     choices: [hmac, plain]
   paths:
     description:
-      - Absolute globs of the log files (C(**) recurses). Default the log store's locations, Debian's
+      - Absolute globs of the log files (C(**) recurses). Default C(paths) of C(store_options.logs), else the log
+        store's locations, Debian's
         C(/var/log/mail.log*), C(mail.info*), C(mail.warn*), C(mail.err*), C(syslog*), C(dovecot*.log*),
         C(/var/log/horde/*.log*), C(/var/log/qmail/**) and C(/var/log/auth.log*) (PAM's lines for the mail logins).
       - Symbolic links and files behind symbolic links are refused, so are files that are not regular files
@@ -74,12 +82,12 @@ options:
     type: list
     elements: str
   extra_paths:
-    description: Globs added to O(paths).
+    description: Globs added to O(paths) (and to C(extra_paths) of C(store_options.logs)).
     type: list
     elements: str
     default: []
   exclude:
-    description: Globs of files to leave alone.
+    description: Globs of files to leave alone (added to C(exclude) of C(store_options.logs)).
     type: list
     elements: str
     default: []
@@ -129,6 +137,25 @@ options:
   request_id:
     description: Identifier of the request (letters, digits, C(.), C(_), C(-); up to 64 characters).
     type: str
+  stores:
+    description:
+      - The stores of the request, as for M(mailprivacy.gdpr.subject_erase); the module takes every parameter of
+        the action group C(mailprivacy.gdpr.subject), so that a play sets them once with C(module_defaults).
+      - The module works on the log files (the store V(logs)). With O(mode=subject) and a list that does not name
+        V(logs), the request leaves the logs alone; the module checks the request, reads no file and changes
+        nothing. Empty means every store.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.6.0
+  store_options:
+    description:
+      - Options of the request's stores, as for M(mailprivacy.gdpr.subject_erase). Those of V(logs) choose the log
+        files as they do for the erasure (C(paths), C(extra_paths), C(exclude)); O(paths) replaces their C(paths),
+        O(extra_paths) and O(exclude) add to theirs.
+    type: dict
+    default: {}
+    version_added: 0.6.0
 notes:
   - Needs root to read and rewrite the logs and to pause the processes writing them. Linux only (C(/proc)).
   - A file that is refused or fails is counted in RV(refused) by reason and makes the module fail after
@@ -204,19 +231,17 @@ refused:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_redact as engine
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import Request, argument_spec as subject_spec, parse_stores
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import CATEGORIES, DEFAULT_PATHS, LogStore
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import (
-    SUBJECT_ARGUMENT_SPEC,
-    prepare_request,
-)
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import SubjectError
+
+LOGS = 'logs'
 
 
 def argument_spec():
-    spec = dict((k, dict(v)) for k, v in SUBJECT_ARGUMENT_SPEC.items() if k not in ('stores', 'store_options'))
-    spec['hmac_key']['required'] = False
-    spec.update(
+    return subject_spec(
+        hmac_key=dict(type='str', no_log=True),
         mode=dict(type='str', default='subject', choices=['subject', 'debug_traces']),
         action=dict(type='str', default='remove', choices=['remove', 'mask']),
         mask_token=dict(type='str', default='hmac', choices=['hmac', 'plain']),
@@ -225,7 +250,6 @@ def argument_spec():
         exclude=dict(type='list', elements='str', default=[]),
         debug_patterns=dict(type='list', elements='str', default=[]),
     )
-    return spec
 
 
 def make_matcher(params):
@@ -245,21 +269,46 @@ def make_matcher(params):
         return (lambda: engine.DebugMatcher(names)), None
     if not params.get('hmac_key'):
         raise engine.RedactError('hmac_key is required with mode subject')
-    request = dict(params, stores=['logs'], store_options={})
-    subject, subject_hmac, _classes, _context = prepare_request(request)
-    token = engine.mask_token(subject_hmac if params['mask_token'] == 'hmac' else None)
-    matcher = engine.SubjectMatcher(subject, token)
-    return (lambda: matcher), subject_hmac
+    request = Request.from_params(params, stores=[LOGS])
+    token = engine.mask_token(request.subject_hmac if params['mask_token'] == 'hmac' else None)
+    matcher = engine.SubjectMatcher(request.subject, token)
+    return (lambda: matcher), request.subject_hmac
+
+
+def log_options(params):
+    """The options of the log store: those of ``store_options.logs`` (the request's, shared
+    with the other subject modules), with ``paths`` replaced and ``extra_paths`` and
+    ``exclude`` extended by the module's own options."""
+    _classes, store_options = parse_stores(params.get('stores'), params.get('store_options'))
+    opts = dict(store_options.get(LOGS) or {})
+    if params.get('paths') is not None:
+        opts['paths'] = params['paths']
+    elif opts.get('paths') is None:
+        opts['paths'] = list(DEFAULT_PATHS)
+    for key in ('extra_paths', 'exclude'):
+        opts[key] = list(opts.get(key) or []) + list(params.get(key) or [])
+    return opts
+
+
+def empty_result():
+    return dict(lines_matched=0, lines_changed=0, files_changed=0, changed=False, refused={},
+                detail=dict((c, {'files': 0, 'files_changed': 0, 'lines': 0}) for c in CATEGORIES))
 
 
 def run(params, check_mode):
     """The module's work without AnsibleModule: returns (result dict, failure message or None)."""
+    options = log_options(params)
     factory, subject_hmac = make_matcher(params)
-    store = LogStore({'paths': params['paths'] if params['paths'] is not None else list(DEFAULT_PATHS),
-                      'extra_paths': params['extra_paths'], 'exclude': params['exclude']})
+    stores = params.get('stores') or []
+    if params['mode'] == 'subject' and stores and LOGS not in stores:
+        # a request whose stores leave the logs alone: nothing is read
+        result = dict(empty_result(), msg='the stores of the request do not include logs; no log file was read')
+        result['subject_hmac'] = subject_hmac
+        return result, None
+    store = LogStore(options)
     files = store.files()
     refused = dict(store.problems)
-    detail = dict((c, {'files': 0, 'files_changed': 0, 'lines': 0}) for c in CATEGORIES)
+    detail = empty_result()['detail']
     totals = {'lines_matched': 0, 'lines_changed': 0, 'files_changed': 0}
     for logfile in files:
         entry = detail[logfile.category]

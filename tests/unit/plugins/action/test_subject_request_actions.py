@@ -16,7 +16,7 @@ from unittest import mock
 import pytest
 
 from ansible.playbook.play_context import PlayContext
-from ansible_collections.mailprivacy.gdpr.plugins.action import bundle_join, request_audit, subject_request
+from ansible_collections.mailprivacy.gdpr.plugins.action import bundle_join, erasure_report, request_audit, subject_request
 
 KEY = 'unit-test-key-0123456789'
 SUBJECT = {'addresses': ['ann.lee@example.com'], 'logins': ['annlogin']}
@@ -193,3 +193,21 @@ def test_the_actions_take_local_part_case(tmp_path):
     plain = run_action(subject_request, {'subject': SUBJECT, 'hmac_key': KEY, 'action': 'find', 'stores': ['logs'],
                                          'audit_dir': str(tmp_path / 'a')})
     assert hmacs[0] == plain['request']['subject_hmac'] != hmacs[1]
+
+
+def test_erasure_report_takes_the_request_groups_hmac_key(tmp_path):
+    """erasure_report is in the action group mailprivacy.gdpr.request, whose module_defaults set
+    hmac_key: with it, the subject that screens the report must be the request's (issue 13)."""
+    request = run_action(subject_request, {'subject': SUBJECT, 'hmac_key': KEY, 'action': 'erase', 'stores': ['logs'],
+                                           'audit_dir': str(tmp_path / 'a')})['request']
+    args = {'request': request, 'subject': SUBJECT, 'hmac_key': KEY, 'hosts': [], 'report_dir': str(tmp_path / 'r')}
+    result = run_action(erasure_report, args)
+    assert not result.get('failed') and result['verdict'] == 'incomplete' and os.path.isfile(result['json_path'])
+    other = dict(args, subject={'addresses': ['bob@example.com']}, report_dir=str(tmp_path / 'r2'))
+    result = run_action(erasure_report, other)
+    assert result['failed'] is True and "is not the request's" in result['msg']
+    assert not os.path.exists(str(tmp_path / 'r2'))
+    assert_clean(result)
+    # without the key the subject is used as given (as before issue 13)
+    del other['hmac_key']
+    assert not run_action(erasure_report, other).get('failed')
