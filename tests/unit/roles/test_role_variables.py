@@ -150,6 +150,10 @@ CASES = [
      "mail_logging_retention_days (3) must be at least one logrotate period (weekly)"),
     ("policy 7, weekly", "mail_logging", "assert",
      {"mailprivacy_log_retention_days": 7, "mail_logging_logrotate_frequency": "weekly"}, None),
+    # The opt-in check of Horde does not rely on the spec's choices (rolespec_validate: false).
+    ("horde NOTICE", "horde", "assert", {"horde_log_priority": "NOTICE"}, "horde_log_priority NOTICE logs every successful login"),
+    ("horde notice", "horde", "assert", {"horde_log_priority": "notice"}, "horde_log_priority notice logs every successful login"),
+    ("horde NOTICE, opted in", "horde", "assert", {"horde_log_priority": "NOTICE", "horde_allow_personal_data_in_logs": True}, None),
 ]
 
 
