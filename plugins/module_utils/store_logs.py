@@ -39,7 +39,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import
     write_hit_lines,
 )
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_redact import SubjectMatcher, redact_logfiles
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Option, Store, StoreError
 
 CATEGORIES = ('live', 'rotated', 'compressed', 'multilog')
 
@@ -256,11 +256,11 @@ class LogStore(Store):
 
     Options: ``paths`` (absolute globs; ``**`` recurses; default: Debian's mail logs,
     syslog, Dovecot, Horde and qmail multilog directories), ``extra_paths`` (added to
-    ``paths``), ``exclude`` (globs), ``chunk_size`` (bytes per read), ``threads`` (read and
-    decompress in a helper thread; off by default: measured slower, the search holds the GIL),
-    ``workers`` (scan that many files at once in forked processes; default 2, which keeps
-    the scan at grep's pace on plain logs (benchmarks/scan_logs.py); 1 is gentler on a busy
-    single-core host), ``mmap`` (accepted for compatibility and ignored since files are read
+    ``paths``), ``exclude`` (globs), ``chunk_size`` (bytes per read), ``threads`` (read plain
+    files in a helper thread too; off by default: measured slower, the search holds the GIL;
+    compressed files are always decompressed in a helper thread, which overlaps inflating with
+    the search), ``workers`` (scan that many files at once in forked processes; default 2;
+    1 is gentler on a busy single-core host; figures in docs/benchmarks.md), ``mmap`` (accepted for compatibility and ignored since files are read
     with plain reads only: a file its owner truncates under a memory map kills the process).
 
     Files are found and opened from directory handles (:meth:`files`, :meth:`LogFile.open`):
@@ -270,13 +270,20 @@ class LogStore(Store):
     name = 'logs'
     units = 'lines'
     OPTIONS = {
-        'paths': list(DEFAULT_PATHS),
-        'extra_paths': [],
-        'exclude': [],
-        'chunk_size': CHUNK,
-        'threads': False,
-        'workers': 2,
-        'mmap': True,  # ignored (see the class docstring)
+        'paths': Option(list(DEFAULT_PATHS), 'list',
+                        'Absolute globs of the log files (C(**) recurses): live, rotated (plain, C(.gz), C(.bz2), '
+                        "C(.xz)) and multilog archives. The default: Debian's mail logs, syslog, Dovecot's and Horde's "
+                        "logs, qmail's multilog directories and C(/var/log/auth.log*) (PAM's lines for the mail logins).",
+                        elements='str'),
+        'extra_paths': Option([], 'list', 'Globs added to C(paths).', elements='str'),
+        'exclude': Option([], 'list', 'Globs of files left out.', elements='str'),
+        'chunk_size': Option(CHUNK, 'int', 'Bytes per read (64 KiB to 256 MiB).'),
+        'threads': Option(False, 'bool', 'Read plain files in a helper thread too (measured slower: the search holds '
+                          'the GIL); compressed files are always decompressed in a helper thread.'),
+        'workers': Option(2, 'int', 'Files scanned at once, in forked processes (1 to 64); 1 is gentler on a busy '
+                          'single-core host (figures in docs/benchmarks.md).'),
+        'mmap': Option(True, 'bool', 'Ignored (accepted for compatibility): files are read with plain reads only, since '
+                       'a file its owner truncates under a memory map would kill the process.'),
     }
 
     def __init__(self, options=None, runner=None):
@@ -428,9 +435,10 @@ class LogStore(Store):
     # -------------------------------------------------------------- scanning
     def chunks(self, logfile, fd):
         """Decompressed chunks of ``logfile`` read from ``fd`` (the handle :meth:`LogFile.open`
-        checked), in a reader thread with the ``threads`` option. Close the generator before
-        the handle."""
-        threads = self.options['threads']
+        checked), in a reader thread for compressed files (inflating releases the GIL, so it
+        overlaps with the search) and, with the ``threads`` option, for plain files too. Close
+        the generator before the handle."""
+        threads = self.options['threads'] or bool(logfile.compression)
         gen = iter_file_chunks(fd, self.options['chunk_size'], logfile.compression, reuse=not threads)
         if threads:
             return prefetch(gen)

@@ -13,12 +13,13 @@ import json
 import lzma
 import os
 import stat
+import threading
 import zlib
 
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_engine
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_engine, store_logs
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import (
@@ -231,6 +232,25 @@ def tree_store(root, **extra):
                       os.path.join(root, 'qmail/**')]}
     opts.update(extra)
     return LogStore(opts)
+
+
+def test_compressed_files_are_inflated_in_a_reader_thread(tmp_path, monkeypatch):
+    """Inflating releases the GIL: compressed files are always read through prefetch (the
+    search overlaps with it); plain files only with the threads option."""
+    expected = make_tree(str(tmp_path))
+    used = []
+    real = store_logs.prefetch
+
+    def counting(gen, depth=3):
+        used.append(threading.current_thread().name)
+        return real(gen, depth)
+
+    monkeypatch.setattr(store_logs, 'prefetch', counting)
+    assert tree_store(str(tmp_path), workers=1).locate(ANN)['detail'] == expected
+    assert len(used) == 3                                   # .gz, .bz2, .xz
+    del used[:]
+    assert tree_store(str(tmp_path), workers=1, threads=True).locate(ANN)['detail'] == expected
+    assert len(used) == len(tree_store(str(tmp_path)).files())
 
 
 def test_locate_counts_per_category(tmp_path):
