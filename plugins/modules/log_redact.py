@@ -306,17 +306,16 @@ def run(params, check_mode):
         result['subject_hmac'] = subject_hmac
         return result, None
     store = LogStore(options)
-    files = store.files()
+    # the one redaction path of the engine (LogStore.erase takes it too)
+    _files, outcomes = store.redact(factory, params['action'], check_mode)
     refused = dict(store.problems)
     detail = empty_result()['detail']
     totals = {'lines_matched': 0, 'lines_changed': 0, 'files_changed': 0}
-    for logfile in files:
+    for logfile, res, error in outcomes:
         entry = detail[logfile.category]
         entry['files'] += 1
-        try:
-            res = engine.redact_logfile(logfile, factory(), mode=params['action'], check_mode=check_mode, live=None)
-        except engine.RedactError as err:
-            refused[str(err)] = refused.get(str(err), 0) + 1
+        if error is not None:
+            refused[error] = refused.get(error, 0) + 1
             continue
         totals['lines_matched'] += res['lines_matched']
         totals['lines_changed'] += res['lines_changed']

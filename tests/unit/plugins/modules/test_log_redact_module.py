@@ -19,6 +19,7 @@ import stat
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.modules import log_redact
 
 KEY = 'test-hmac-key-0123456789'
@@ -239,3 +240,21 @@ def test_hostile_identifier_rejected_nothing_touched(tmp_path, capsys, field, va
         own = dict(result)
         own.pop('invocation', None)
         assert value not in json.dumps(own, ensure_ascii=False)
+
+
+def test_the_module_and_the_store_share_one_redaction_path(tmp_path, capsys, monkeypatch):
+    """Issue 13: the module redacts through LogStore.redact, the path LogStore.erase takes."""
+    root = str(tmp_path)
+    make_tree(root)
+    calls = []
+    real = LogStore.redact
+
+    def spy(self, make_matcher, mode='remove', check_mode=False):
+        files, outcomes = real(self, make_matcher, mode, check_mode)
+        calls.append((mode, check_mode, len(files)))
+        return files, outcomes
+
+    monkeypatch.setattr(LogStore, 'redact', spy)
+    result, raw = run(capsys, args_for(root, action='mask'), check_mode=True)
+    assert_clean(raw)
+    assert calls == [('mask', True, 7)] and result['lines_matched'] == 30
