@@ -3,10 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The roles' variables as Ansible itself resolves them, on localhost, changing nothing.
 
-Each role is included with its master switch off: Ansible validates the role's variables
-against meta/argument_specs.yml (with the templated defaults rendered) and the role does
-nothing else. The play then writes the variables' values to a file. Checks of assert.yml run
-through ``tasks_from: assert.yml`` (the facts gathering and the assertions only), in check mode.
+One ansible-playbook run in check mode: every role is included with ``tasks_from: assert.yml``
+and ``public: true`` (its defaults and vars enter the play, its checks run: facts gathering
+and assertions only, nothing else of the role). Then, per scenario (task variables, which rank
+above role defaults as play and host variables do), ``validate_argument_spec`` checks every
+role's variables against its meta/argument_specs.yml, the action and arguments Ansible runs
+first when a role starts, with the templated defaults rendered; the values are kept. Each case
+of CASES runs the spec check or assert.yml with its variables and records the refusal.
 
 * every default of defaults/main.yml, rendered, equals the spec's default (the spec is the
   one source of the README tables, see tools/role_docs.py);
@@ -211,7 +214,7 @@ def test_every_rendered_default_equals_the_spec_default(resolved):
     ones included: rendered without a policy, each variable is the spec's default."""
     wrong = {name: (value, (ALL_OPTIONS[name][1] or {}).get("default"))
              for name, value in resolved["defaults"].items()
-             if value != (ALL_OPTIONS[name][1] or {}).get("default") and not name.endswith("_enabled")}
+             if value != (ALL_OPTIONS[name][1] or {}).get("default")}
     assert wrong == {}
     assert len(resolved["defaults"]) == len(ALL_OPTIONS) > 150
 
