@@ -30,6 +30,7 @@ import os
 import stat
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Option,
     Store,
     StoreError,
 )
@@ -201,10 +202,12 @@ class CourierUserdbStore(Store):
     name = 'courier_userdb'
     units = 'entries'
     OPTIONS = {
-        'userdb': '/etc/courier/userdb',
-        'makeuserdb': 'makeuserdb',
-        'remove_home': True,
-        'roots': DEFAULT_ROOTS,
+        'userdb': Option('/etc/courier/userdb', 'str', "Courier's userdb source: a file, or a directory of files "
+                         'as C(makeuserdb) reads it.'),
+        'makeuserdb': Option('makeuserdb', 'str', 'The C(makeuserdb) command, which rebuilds C(userdb.dat).'),
+        'remove_home': Option(True, 'bool', "Remove the home directories of the subject's entries too."),
+        'roots': Option(DEFAULT_ROOTS, 'list', 'Directories below which a home directory must lie (with no symbolic '
+                        'link on the way) to be removed.', elements='str'),
     }
 
     def __init__(self, options=None, runner=None):
@@ -378,10 +381,13 @@ class QmailAssignStore(Store):
     name = 'qmail_assign'
     units = 'entries'
     OPTIONS = {
-        'qmail_dir': '/var/qmail',
-        'qmail_newu': '',
-        'remove_home': True,
-        'roots': DEFAULT_ROOTS,
+        'qmail_dir': Option('/var/qmail', 'str', "qmail's directory (C(users/assign), C(control/locals), "
+                            'C(control/virtualdomains)).'),
+        'qmail_newu': Option('', 'str', 'The C(qmail-newu) command, which rebuilds C(users/cdb); empty: '
+                             'C(<qmail_dir>/bin/qmail-newu).'),
+        'remove_home': Option(True, 'bool', "Remove the home directories of the subject's lines too."),
+        'roots': Option(DEFAULT_ROOTS, 'list', 'Directories below which a home directory must lie (with no symbolic '
+                        'link on the way) to be removed.', elements='str'),
     }
 
     def __init__(self, options=None, runner=None):
@@ -574,9 +580,9 @@ class VpopmailStore(Store):
     name = 'vpopmail'
     units = 'entries'
     OPTIONS = {
-        'vpopmail_dir': '/home/vpopmail',
-        'vuserinfo': '',
-        'vdeluser': '',
+        'vpopmail_dir': Option('/home/vpopmail', 'str', "vpopmail's directory (C(bin/), C(domains/))."),
+        'vuserinfo': Option('', 'str', 'The C(vuserinfo) command; empty: C(<vpopmail_dir>/bin/vuserinfo).'),
+        'vdeluser': Option('', 'str', 'The C(vdeluser) command; empty: C(<vpopmail_dir>/bin/vdeluser).'),
     }
     SECRET_KEYS = ('passwd', 'clear passwd')
 

@@ -52,37 +52,91 @@ class Result(dict):
         self['detail'][category] = self['detail'].get(category, 0) + count
 
 
-def check_options(options, defaults, store_name):
-    """Merge ``options`` over a deep copy of ``defaults``. Unknown keys and values of the
-    wrong type raise StoreError (the message names the option, never its value)."""
+class Option(object):
+    """The declaration of one store option: its default, its type and what it does.
+
+    ``type`` is one of TYPES (``list`` with ``elements``, the type of its items, for the
+    documentation); a value given for the option must be of that type (check_options). The
+    ``description`` (ansible-doc markup) is the option's documentation: tools/store_docs.py
+    renders every store's declarations into the subject modules' documentation
+    (plugins/doc_fragments/subject.py). A store lists its options in ``OPTIONS`` as
+    ``{name: Option(default, type, description)}``."""
+
+    TYPES = ('bool', 'int', 'str', 'list', 'dict')
+    __slots__ = ('default', 'type', 'description', 'elements')
+
+    def __init__(self, default, type_name, description, elements=None):
+        if type_name not in self.TYPES:
+            raise ValueError('unknown option type %r' % (type_name,))
+        if elements is not None and type_name != 'list':
+            raise ValueError('elements are for list options')
+        if not isinstance(description, str) or not description.strip():
+            raise ValueError('an option needs a description')
+        if _type_problem(type_name, default):
+            raise ValueError('the default is not a %s' % type_name)
+        self.default = default
+        self.type = type_name
+        self.description = description
+        self.elements = elements
+
+    def __repr__(self):
+        return 'Option(%r, %r, ...)' % (self.default, self.type)
+
+
+_TYPE_WORDS = {'bool': 'a boolean', 'int': 'an integer', 'str': 'a string', 'list': 'a list', 'dict': 'a dictionary'}
+
+
+def _type_problem(type_name, value):
+    """True when ``value`` is not of the option type ``type_name`` (None: any value)."""
+    if type_name == 'bool':
+        return not isinstance(value, bool)
+    if type_name == 'int':
+        return isinstance(value, bool) or not isinstance(value, int)
+    if type_name == 'list':
+        return isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple))
+    if type_name == 'str':
+        return not isinstance(value, str)
+    if type_name == 'dict':
+        return not isinstance(value, dict)
+    return False
+
+
+def _declared(value):
+    """(default, type name or None) of an OPTIONS entry: an Option, or (test doubles) a
+    plain default whose Python type is the option's type."""
+    if isinstance(value, Option):
+        return value.default, value.type
+    for type_name, types in (('bool', bool), ('int', int), ('list', (list, tuple)), ('str', str), ('dict', dict)):
+        if isinstance(value, types):
+            return value, type_name
+    return value, None
+
+
+def option_defaults(declarations):
+    """{name: default} of a store's OPTIONS."""
+    return dict((key, _declared(value)[0]) for key, value in declarations.items())
+
+
+def check_options(options, declarations, store_name):
+    """Merge ``options`` over a deep copy of the defaults of ``declarations`` (a store's
+    OPTIONS). Unknown keys and values of the wrong type raise StoreError (the message names
+    the option, never its value); None keeps the default."""
     if options is None:
         options = {}
     if not isinstance(options, dict):
         raise StoreError('%s: store options must be a dictionary' % store_name)
-    unknown = sorted(set(options) - set(defaults))
+    unknown = sorted(set(options) - set(declarations))
     if unknown:
         raise StoreError('%s: unknown store option(s): %s' % (store_name, ', '.join(str(k) for k in unknown)))
-    merged = copy.deepcopy(dict(defaults))
+    merged = copy.deepcopy(option_defaults(declarations))
     for key, value in options.items():
-        default = defaults[key]
         if value is None:
             continue
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise StoreError('%s: option %s must be a boolean' % (store_name, key))
-        elif isinstance(default, int):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise StoreError('%s: option %s must be an integer' % (store_name, key))
-        elif isinstance(default, (list, tuple)):
-            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-                raise StoreError('%s: option %s must be a list' % (store_name, key))
+        type_name = _declared(declarations[key])[1]
+        if _type_problem(type_name, value):
+            raise StoreError('%s: option %s must be %s' % (store_name, key, _TYPE_WORDS[type_name]))
+        if type_name == 'list':
             value = list(value)
-        elif isinstance(default, str):
-            if not isinstance(value, str):
-                raise StoreError('%s: option %s must be a string' % (store_name, key))
-        elif isinstance(default, dict):
-            if not isinstance(value, dict):
-                raise StoreError('%s: option %s must be a dictionary' % (store_name, key))
         merged[key] = copy.deepcopy(value)
     return merged
 
@@ -193,7 +247,8 @@ class Runner(object):
 
 
 class Store(object):
-    """One place where a subject's data lives. Subclasses set name, units, OPTIONS."""
+    """One place where a subject's data lives. Subclasses set name, units and OPTIONS
+    (``{name: Option(default, type, description)}``: every option declared, see Option)."""
 
     name = 'abstract'
     units = 'items'

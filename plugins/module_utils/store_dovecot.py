@@ -42,6 +42,7 @@ import signal
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.doveconf import setting as doveconf_setting
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Option,
     Store,
     StoreError,
 )
@@ -107,15 +108,22 @@ class DovecotStore(Store):
     name = 'dovecot'
     units = 'messages'
     OPTIONS = {
-        'doveadm': 'doveadm',
-        'doveconf': 'doveconf',
-        'lazy_expunge': 'auto',
-        'kick': True,
-        'purge': True,
+        'doveadm': Option('doveadm', 'str', 'The C(doveadm) command (a name looked up on the PATH, or a path).'),
+        'doveconf': Option('doveconf', 'str', 'The C(doveconf) command, which reads the lazy_expunge namespace and whether '
+                           'Dovecot logs user lookups (C(auth_debug), C(auth_verbose), C(mail_debug)).'),
+        'lazy_expunge': Option('auto', 'str', "The lazy_expunge plugin's namespace prefix (such as V(.EXPUNGED/)) or "
+                               'mailbox, whose copies of expunged messages are counted, exported and expunged too. '
+                               "V(auto) reads the plugin's setting with C(doveconf); an empty string: none."),
+        'kick': Option(True, 'bool', "End the user's IMAP and POP3 sessions (the processes anvil lists for the user) "
+                       'before the expunge.'),
+        'purge': Option(True, 'bool', 'Run C(doveadm purge) after the expunge, so that mdbox storage frees the messages.'),
         # doveadm expunge leaves the expunged messages' cached headers (From, Subject,
         # Message-ID) in dovecot.index.cache until Dovecot compresses the file: compress it now
-        'cache_purge': True,
-        'trash_mailboxes': ['Trash', 'Deleted Messages', 'Deleted Items', 'INBOX.Trash', 'INBOX/Trash'],
+        'cache_purge': Option(True, 'bool', "Compress each mailbox's C(dovecot.index.cache) after the expunge, which "
+                              "otherwise keeps the expunged messages' cached headers (From, Subject, Message-ID) until "
+                              'Dovecot compresses it.'),
+        'trash_mailboxes': Option(['Trash', 'Deleted Messages', 'Deleted Items', 'INBOX.Trash', 'INBOX/Trash'], 'list',
+                                  'Mailbox names counted as trash in the C(detail) counts.', elements='str'),
     }
 
     def __init__(self, options=None, runner=None):

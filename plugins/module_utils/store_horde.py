@@ -51,6 +51,7 @@ import time
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import PhpArray, PhpConfig, layered_files, type_tag
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Option,
     Store,
     StoreError,
 )
@@ -611,12 +612,19 @@ class HordeSqlStore(Store):
     name = 'horde_sql'
     units = 'rows'
     OPTIONS = {
-        'conf_php': '/etc/horde/horde/conf.php',
-        'driver': 'auto',
-        'database': '',
-        'defaults_file': '',
-        'mysql': 'mysql',
-        'remove_user_data': '/usr/bin/horde-remove-user-data',
+        'conf_php': Option('/etc/horde/horde/conf.php', 'str',
+                           "Horde's C(conf.php): the database settings (C($conf['sql'])) are read from it, "
+                           'C(conf.d/*.php) and C(conf.local.php) as Horde reads them (plain literals only).'),
+        'driver': Option('auto', 'str', 'V(sqlite), V(mysql) (MySQL or MariaDB), or V(auto): from the C(phptype) of '
+                         "Horde's configuration (V(mysql) when only C(defaults_file) is set)."),
+        'database': Option('', 'str', "The SQLite file or MySQL database name; empty: from Horde's configuration."),
+        'defaults_file': Option('', 'str', 'A MySQL client option file with the credentials; empty: those of '
+                                "Horde's configuration."),
+        'mysql': Option('mysql', 'str', 'The C(mysql) client command.'),
+        'remove_user_data': Option('/usr/bin/horde-remove-user-data', 'str',
+                                   "Horde's C(horde-remove-user-data), run for each user id of the subject before the "
+                                   'rows it leaves are deleted directly; empty or missing: the rows are deleted '
+                                   'directly only.'),
     }
 
     def __init__(self, options=None, runner=None):

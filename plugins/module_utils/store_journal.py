@@ -17,7 +17,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.log_engine import
     iter_stream_chunks,
     write_hit_lines,
 )
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Option, Store, StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_retention import journal_erase_step
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_journal_rewrite import (
     MAX_ROTATIONS,
@@ -37,17 +37,24 @@ class JournalStore(Store):
     name = 'journal'
     units = 'entries'
     OPTIONS = {
-        'journalctl': 'journalctl',
-        'args': [],
-        'directories': ['/var/log/journal', '/run/log/journal'],
-        'chunk_size': CHUNK,
+        'journalctl': Option('journalctl', 'str', 'The C(journalctl) command.'),
+        'args': Option([], 'list', 'Extra arguments of C(journalctl), such as C([--since, 2024-01-01]).', elements='str'),
+        'directories': Option(['/var/log/journal', '/run/log/journal'], 'list',
+                              'Journal directories: the store is available when one exists; the erasure rewrites the '
+                              'journal files under them.', elements='str'),
+        'chunk_size': Option(CHUNK, 'int', "Bytes per read of C(journalctl)'s output (64 KiB to 256 MiB)."),
         # erase: rewrite the journal files without the subject's entries (needs
         # systemd-journal-remote); false leaves them to journald's retention (a manual step)
-        'rewrite': True,
-        'journal_remote': '',
+        'rewrite': Option(True, 'bool', "The erasure rewrites the journal files without the subject's entries through "
+                          'C(systemd-journal-remote) (active files are rotated first). V(false) leaves them to '
+                          "journald's retention, with a manual step that says by when they are gone."),
+        'journal_remote': Option('', 'str', 'The C(systemd-journal-remote) command; empty: found in C(/lib/systemd) '
+                                 'or C(/usr/lib/systemd).'),
         # export: also write the subject's entries with every field (journal-entries.jsonl), so
         # that identifiers in fields journalctl does not show (_CMDLINE, USER_ID, ...) are exported
-        'export_entries': True,
+        'export_entries': Option(True, 'bool', 'The export also writes C(journal/journal-entries.jsonl): every entry one '
+                                 'of whose fields carries an identifier, with all its fields as C(journalctl -o json) '
+                                 'shows them, including fields the text lines do not show such as C(_CMDLINE).'),
     }
 
     def __init__(self, options=None, runner=None):

@@ -19,6 +19,7 @@ import os
 import re
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Option,
     Store,
     StoreError,
 )
@@ -39,10 +40,14 @@ class KlmsBackupStore(Store):
     name = 'klms_backup'
     units = 'messages'
     OPTIONS = {
-        'klms_control': '/opt/kaspersky/klms/bin/klms-control',
-        'klms_dirs': ['/etc/opt/kaspersky/klms', '/var/opt/kaspersky/klms'],
-        'request_id': '',
-        'subject_hmac': '',
+        'klms_control': Option('/opt/kaspersky/klms/bin/klms-control', 'str',
+                               'Path of C(klms-control): KLMS is installed when it exists (or one of C(klms_dirs)).'),
+        'klms_dirs': Option(['/etc/opt/kaspersky/klms', '/var/opt/kaspersky/klms'], 'list',
+                            "KLMS's directories: KLMS is installed when one of them exists.", elements='str'),
+        'request_id': Option('', 'str', 'The request id that the manual step names (letters, digits, C(.), C(_), '
+                             'C(:), C(-)); filled in from the request.'),
+        'subject_hmac': Option('', 'str', "The subject's HMAC (hex) that the manual step names; filled in from the "
+                               'request.'),
     }
 
     def __init__(self, options=None, runner=None):

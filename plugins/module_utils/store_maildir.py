@@ -61,6 +61,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 # the bundle writer lives in module_utils/bundle.py; the stores import it from here too
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.bundle import BundleWriter
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Option,
     Store,
     StoreError,
 )
@@ -384,12 +385,24 @@ class MaildirStore(Store):
     name = 'maildir'
     units = 'messages'
     OPTIONS = {
-        'paths': ['~/Maildir'],
-        'extra_paths': [],
-        'roots': ['/home', '/var/vmail', '/var/mail', '/var/qmail/mailnames'],
-        'trash_folders': ['Trash', 'Deleted Messages', 'Deleted Items'],
-        'lazy_expunge_folders': ['EXPUNGED'],
-        'check_shared_home': True,
+        'paths': Option(['~/Maildir'], 'list',
+                        "Path templates of the subject's Maildir: C(~) at the start is the home directory of a login of "
+                        'the subject in the password database, C(%u) the user name (an address or a login), C(%n) its '
+                        'local part, C(%d) its domain (A-label and U-label forms); otherwise absolute, without C(..).',
+                        elements='str'),
+        'extra_paths': Option([], 'list', 'Templates (as in C(paths)) of further trees of the same user that go with '
+                              "the mailbox, such as Dovecot's lazy-expunge namespace C(/var/vmail/%d/%n/expunged) or "
+                              'C(INDEX=) and C(CONTROL=) directories.', elements='str'),
+        'roots': Option(['/home', '/var/vmail', '/var/mail', '/var/qmail/mailnames'], 'list',
+                        'Absolute directories (not C(/)) below which every tree must lie, with no symbolic link between '
+                        'the root and the tree; a tree of the subject elsewhere makes the store refuse. The store is '
+                        'available when one of them exists.', elements='str'),
+        'trash_folders': Option(['Trash', 'Deleted Messages', 'Deleted Items'], 'list',
+                                'Top-level folder names counted as trash in the C(detail) counts.', elements='str'),
+        'lazy_expunge_folders': Option(['EXPUNGED'], 'list', 'Top-level folder names counted as lazy-expunge copies '
+                                       'in the C(detail) counts.', elements='str'),
+        'check_shared_home': Option(True, 'bool', 'Refuse when the home directory of a login of the subject (C(~) '
+                                    'templates) is shared with another account of the password database.'),
     }
 
     def __init__(self, options=None, runner=None):

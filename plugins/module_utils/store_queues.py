@@ -73,6 +73,7 @@ import stat
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fileutil
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Option,
     Store,
     StoreError,
 )
@@ -177,8 +178,10 @@ class CourierQueueStore(Store):
     name = 'courier_queue'
     units = 'messages'
     OPTIONS = {
-        'msgs_dir': '/var/lib/courier/msgs',
-        'cancelmsg': 'cancelmsg',
+        'msgs_dir': Option('/var/lib/courier/msgs', 'str', "Courier's queue directory (the store is available when it "
+                           'exists).'),
+        'cancelmsg': Option('cancelmsg', 'str', 'The C(cancelmsg) command, through which the erasure cancels the '
+                            "messages that go to the subject alone."),
     }
 
     def available(self):
@@ -345,13 +348,18 @@ class QmailQueueStore(Store):
     name = 'qmail_queue'
     units = 'messages'
     OPTIONS = {
-        'queue_dir': '/var/qmail/queue',
+        'queue_dir': Option('/var/qmail/queue', 'str', "qmail's queue directory (the store is available when it "
+                            'holds C(mess/)).'),
         # control/locals and control/virtualdomains: '' is <queue_dir>/../control
-        'control_dir': '',
-        'allow_stopped_queue_edit': False,
-        'svstat': 'svstat',
-        'service_dir': '/etc/service/qmail-send',
-        'pgrep': 'pgrep',
+        'control_dir': Option('', 'str', "qmail's C(control) directory (C(locals), C(virtualdomains)); empty: "
+                              'C(control) beside the queue directory.'),
+        'allow_stopped_queue_edit': Option(False, 'bool', 'Let the erasure edit the queue while qmail-send is stopped '
+                                           '(checked with C(svstat) and C(pgrep), C(lock/sendmutex) held); otherwise '
+                                           'it reports a manual step.'),
+        'svstat': Option('svstat', 'str', "The C(svstat) command (daemontools), asked whether qmail-send's service "
+                         'is up.'),
+        'service_dir': Option('/etc/service/qmail-send', 'str', "qmail-send's daemontools service directory."),
+        'pgrep': Option('pgrep', 'str', 'The C(pgrep) command, asked whether a qmail-send process runs.'),
     }
 
     def available(self):

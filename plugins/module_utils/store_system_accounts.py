@@ -28,6 +28,7 @@ import os
 import stat
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import (
+    Option,
     Store,
     StoreError,
 )
@@ -119,19 +120,24 @@ class SystemAccountStore(Store):
     name = 'system_accounts'
     units = 'accounts'
     OPTIONS = {
-        'enabled': False,
-        'passwd_file': '/etc/passwd',
-        'group_file': '/etc/group',
-        'local_domains': [],
-        'min_uid': 1000,
-        'protected': [],
-        'remove_home': False,
+        'enabled': Option(False, 'bool', 'Use the store: deleting operating-system accounts must be an explicit '
+                          'decision.'),
+        'passwd_file': Option('/etc/passwd', 'str', 'The password database (the store is available when it exists).'),
+        'group_file': Option('/etc/group', 'str', 'The group database (the export lists the groups of the account).'),
+        'local_domains': Option([], 'list', "Domains whose addresses' local parts are also account names of the "
+                                'subject (default: none, logins only).', elements='str'),
+        'min_uid': Option(1000, 'int', 'Accounts with a lower uid are refused (system accounts).'),
+        'protected': Option([], 'list', 'Account names that are never deleted.', elements='str'),
+        'remove_home': Option(False, 'bool', 'Run C(userdel -r) (remove the home directory); the mail stores remove the '
+                              'Maildirs. Kept homes are reported with a manual step.'),
         # the directory of the accounts' mail spool files (login.defs MAIL_DIR); '' leaves them
-        'mail_spool': '/var/mail',
-        'userdel': 'userdel',
-        'usermod': 'usermod',
-        'pkill': 'pkill',
-        'loginctl': 'loginctl',
+        'mail_spool': Option('/var/mail', 'str', "The directory of the accounts' mail spool files (login.defs "
+                             "C(MAIL_DIR)): a removed account's spool file without messages is removed, one with "
+                             'messages kept with a manual step; empty: spool files are left alone.'),
+        'userdel': Option('userdel', 'str', 'The C(userdel) command.'),
+        'usermod': Option('usermod', 'str', 'The C(usermod) command (locks the account first).'),
+        'pkill': Option('pkill', 'str', "The C(pkill) command (ends the account's processes)."),
+        'loginctl': Option('loginctl', 'str', "The C(loginctl) command (ends the account's sessions)."),
     }
 
     def __init__(self, options=None, runner=None):
