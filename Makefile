@@ -20,13 +20,14 @@ export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs shellcheck git rsync systemd-journal-remote dovecot-core
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help deps system-deps venv image collection-link test unit lint sanity molecule demo lab-up lab-seed lab-down e2e lab-e2e bench fleet-bench role-docs clean
+.PHONY: help deps system-deps venv image collection-link test unit lint sanity molecule demo lab-up lab-seed lab-down e2e lab-e2e bench fleet-bench role-docs store-docs clean
 
 help:
 	@echo "make demo      run the main job against the local container lab"
 	@echo "make test      run every test (unit, lint, sanity, molecule: $(SCENARIOS))"
 	@echo "make lab-down  remove the lab containers"
 	@echo "make role-docs regenerate the roles' README variable tables from meta/argument_specs.yml"
+	@echo "make store-docs regenerate the store options of the subject modules' docs from the stores' OPTIONS"
 
 ## --- installation -------------------------------------------------------------------
 system-deps:
@@ -69,6 +70,11 @@ lint: venv collection-link
 # (tests/unit/tools/test_role_docs.py fails when they differ: `python tools/role_docs.py --check`).
 role-docs: venv
 	python tools/role_docs.py
+
+# The store options of plugins/doc_fragments/subject.py, generated from each store's OPTIONS
+# (tests/unit/tools/test_store_docs.py fails when they differ: `python tools/store_docs.py --check`).
+store-docs: venv collection-link
+	python tools/store_docs.py
 
 sanity: venv system-deps
 	tests/sanity/run-sanity.sh
