@@ -8,6 +8,7 @@ the time window, compressed files, the journal, and no value in the module's out
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import ipaddress
 import json
@@ -17,12 +18,12 @@ import time
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import pii_patterns
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.modules import log_audit
 
 from fake_runner import FakeRunner
+from module_main import run_main
 
 # (line, patterns it must count); every other pattern must not count it
 LINES = [
@@ -323,14 +324,7 @@ def test_audit_refuses_bad_parameters(tmp_path):
             log_audit.audit(params(str(tmp_path), **bad), runner=FakeRunner(streams={"journalctl": b""}))
 
 
-def run_module(capsys, args, check_mode=False):
-    args = dict(args)
-    args["_ansible_check_mode"] = check_mode
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            log_audit.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+run_module = functools.partial(run_main, log_audit)
 
 
 @pytest.mark.parametrize("check_mode", [False, True])

@@ -8,6 +8,7 @@ refusals, hostile identifiers (tree hashes compared), and no identifier in the o
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import hashlib
 import importlib.util
@@ -18,9 +19,10 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.modules import log_redact
+
+from module_main import run_main
 
 KEY = 'test-hmac-key-0123456789'
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -99,15 +101,7 @@ def args_for(root, **kw):
     return base
 
 
-def run(capsys, args, check_mode=False, diff=False):
-    args = dict(args)
-    args['_ansible_check_mode'] = check_mode
-    args['_ansible_diff'] = diff
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            log_redact.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+run = functools.partial(run_main, log_redact)
 
 
 def read(path):

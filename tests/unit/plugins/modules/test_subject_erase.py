@@ -13,6 +13,7 @@ tests/e2e/test_erase_local.py."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -21,7 +22,6 @@ import re
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import request as pipeline
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_logs
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import NOT_SUPPORTED, Store, StoreError
@@ -29,6 +29,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Su
 from ansible_collections.mailprivacy.gdpr.plugins.modules import subject_erase
 
 from fake_runner import FakeRunner
+from module_main import run_main
 
 KEY = 'test-hmac-key-0123456789'
 DOMAIN = 'example.org'
@@ -191,14 +192,7 @@ def log_redaction_available(root):
 
 
 # ------------------------------------------------------------------------------ module runs
-def run(capsys, args, check_mode=False):
-    args = dict(args)
-    args['_ansible_check_mode'] = check_mode
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            subject_erase.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+run = functools.partial(run_main, subject_erase)
 
 
 def base_args(root, **extra):

@@ -7,6 +7,7 @@ modes, manifest checksums, idempotence, check mode, and no identifier in the out
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -15,22 +16,15 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import bundle, store_registry
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.modules import subject_export
 
+from module_main import run_main
 from test_subject_find import FORBIDDEN, IDENTIFIERS, KEY, assert_no_identifier, make_logs, store_opts
 
 
-def run(capsys, args, check_mode=False):
-    args = dict(args)
-    args['_ansible_check_mode'] = check_mode
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            subject_export.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+run = functools.partial(run_main, subject_export)
 
 
 def base_args(tmp_path, **extra):

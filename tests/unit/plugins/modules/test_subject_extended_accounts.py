@@ -16,13 +16,13 @@ import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import request as pipeline
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_registry
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store, StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 from ansible_collections.mailprivacy.gdpr.plugins.modules import subject_erase, subject_export, subject_find
 
+from module_main import run_main
 from test_subject_erase import KEY, SUBJECT_A, USERS, build_host, snapshot, store_options
 
 STORES = ['maildir', 'courier_userdb', 'qmail_assign', 'logs']
@@ -47,14 +47,7 @@ def add_extended_account(root, sep):
     return addr
 
 
-def run(module, capsys, args, check_mode=False):
-    args = dict(args)
-    args['_ansible_check_mode'] = check_mode
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+run = run_main
 
 
 def args_for(root, sep, **extra):

@@ -7,6 +7,7 @@ parsed and searched for every form of every identifier."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -14,10 +15,11 @@ import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import store_registry
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import Store
 from ansible_collections.mailprivacy.gdpr.plugins.modules import subject_find
+
+from module_main import run_main
 
 KEY = 'test-hmac-key-0123456789'
 
@@ -52,15 +54,8 @@ def make_logs(root):
     return {'live': 3, 'compressed': 6, 'multilog': 1, 'rotated': 0}
 
 
-def run(capsys, args, check_mode=False):
-    """Run the module's main() like Ansible does; return (parsed JSON, raw stdout)."""
-    args = dict(args)
-    args['_ansible_check_mode'] = check_mode
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            subject_find.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+# run the module's main() like Ansible does; (parsed JSON, raw stdout)
+run = functools.partial(run_main, subject_find)
 
 
 def store_opts(root):
