@@ -82,8 +82,7 @@ def test_every_store_declares_its_options():
     (lambda cls: cls.OPTIONS.update(workers=Option(4, 'int', cls.OPTIONS['workers'].description)),
      '+            default: 4'),
 ])
-def test_check_fails_on_an_undocumented_a_nonexistent_or_a_changed_option(tmp_path, capsys, monkeypatch, change,
-                                                                           expected):
+def test_check_fails_on_an_undocumented_a_nonexistent_or_a_changed_option(tmp_path, capsys, monkeypatch, change, expected):
     tool = load_tool()
     fragment = tmp_path / 'subject.py'
     shutil.copyfile(FRAGMENT, str(fragment))
