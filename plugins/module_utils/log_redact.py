@@ -82,7 +82,8 @@ How a file is replaced
 * An ``flock`` on the file serialises concurrent redactions of the same file (and a watchdog
   still finishing a copy-back holds it too).
 
-Debug mode patterns: see :data:`DEBUG_PATTERNS` (name, description, regex).
+Debug mode patterns: :data:`DEBUG_PATTERNS` (name, description, regex) and the service descriptors'
+(module_utils/service.py, debug_patterns).
 """
 
 from __future__ import annotations
@@ -166,7 +167,12 @@ class SubjectMatcher(object):
 
 
 # Debug-era lines removed whoever they belong to (mode debug_traces). Each entry: (name,
-# description, regex over one line). A line matching any of them is removed.
+# description, regex over one line). A line matching any of them is removed. These are the
+# patterns of no particular service; every service adds its own in its descriptor
+# (module_utils/service_<name>.py, debug_patterns: Dovecot's, Courier's, qmail's recordio
+# transcripts), and service.debug_patterns(service_catalog.SERVICES, DEBUG_PATTERNS) is the whole
+# table, which the log_redact module passes to DebugMatcher. (This module does not read the
+# catalog itself: the catalog's log store imports this module.)
 DEBUG_PATTERNS = (
     ('password_field', 'password=, passwd=, pwd=, clearpasswd= (and : forms) with a value; '
      '<hidden> and empty values are kept',
@@ -174,27 +180,9 @@ DEBUG_PATTERNS = (
      rb'(?<![A-Za-z0-9_])(?!PWD=/)(?i:(?:clear)?(?:password|passwd|pwd))[ \t]?[=:][ \t]?'
      # PAM's 'pam_unix(passwd:chauthtok)' names a service and a PAM type, not a password
      rb"(?!<hidden>|<null>|\(null\)|[ \t\r\n,)]|$|(?:auth|account|session|chauthtok|password)\))"),
-    ('given_password', "Dovecot auth_verbose_passwords: '(given password: ...)'",
-     rb'\(given password: '),
-    ('dovecot_auth_debug', 'Dovecot auth_debug traces: auth: Debug: / auth-worker(...): Debug: and '
-     'login processes\' Debug: lines',
-     rb'\b(?:auth|auth-worker|imap-login|pop3-login|submission-login|managesieve-login)'
-     rb'(?:\([^)\n]{0,300}\))?: Debug: '),
-    ('dovecot_passdb_password', 'auth-worker lines naming a passdb and a password',
-     rb'\bauth-worker\b[^\n]*\bpassdb\b[^\n]*(?i:password)|\bauth-worker\b[^\n]*(?i:password)[^\n]*\bpassdb\b'),
-    ('sasl_response', 'Dovecot auth_debug_passwords SASL responses: resp=<base64>',
-     rb'\bresp=(?!<hidden>)[A-Za-z0-9+/]{4,}={0,2}'),
-    ('courier_debug_login', 'Courier DEBUG_LOGIN traces: LOGIN: DEBUG: / DEBUG: LOGIN: lines',
-     rb'\bLOGIN: DEBUG: |\bDEBUG: LOGIN: '),
-    ('courier_authdaemond', 'courier-authlib debug traces (authdaemond: ... password ..., '
-     'received auth request, trying this module)',
-     rb'\bauthdaemond(?:\[[0-9]+\])?: (?:[^\n]*(?i:password|passwd)|received auth request|'
-     rb'auth[a-z]+: trying this module|DEBUG: )'),
     ('smtp_auth_payload', 'SMTP AUTH commands with an initial response: AUTH PLAIN <base64>',
      rb'\b(?i:AUTH[ \t]+(?:PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2|OAUTHBEARER|SCRAM-SHA-[0-9]+(?:-PLUS)?))'
      rb'[ \t]+[A-Za-z0-9+/]{4,}={0,2}'),
-    ('transcript_password', 'recordio/IMAP/POP3 transcripts: < PASS x, < tag LOGIN user pass',
-     rb'^(?:@[0-9a-f]{24} )?[0-9]{1,10} < (?:(?i:PASS) |[^ \r\n]{1,64} (?i:LOGIN) )'),
 )
 # recordio transcript lines: '<pid> < data' (client) and '<pid> > data' (server), optionally
 # behind a multilog TAI64N stamp. After a client 'AUTH <mech>' every further client line of
@@ -206,12 +194,15 @@ _REPLY = re.compile(rb'^([0-9]{3})[ -]')
 
 
 class DebugMatcher(object):
-    """Lines with passwords or authentication debug output (see :data:`DEBUG_PATTERNS`).
-    Stateful over the regions of one file (recordio AUTH LOGIN exchanges span lines): use
-    one matcher per file, or call :meth:`reset` between files."""
+    """Lines with passwords or authentication debug output: the entries of ``patterns`` (the
+    whole table of the service descriptors, service.debug_patterns(); default this module's
+    :data:`DEBUG_PATTERNS` only) that ``names`` names (all when None). Stateful over the regions
+    of one file (recordio AUTH LOGIN exchanges span lines): use one matcher per file, or call
+    :meth:`reset` between files."""
 
-    def __init__(self, names=None):
-        chosen = [p for p in DEBUG_PATTERNS if names is None or p[0] in names]
+    def __init__(self, names=None, patterns=None):
+        patterns = DEBUG_PATTERNS if patterns is None else patterns
+        chosen = [p for p in patterns if names is None or p[0] in names]
         if not chosen:
             raise RedactError('no debug pattern selected')
         self.regex = re.compile(b'|'.join(b'(?:' + p[2] + b')' for p in chosen), re.M)

@@ -25,6 +25,13 @@ Patterns (names are stable: the compliance report and its tests use them):
 ``auth_payload``     SASL payloads: ``AUTH PLAIN|LOGIN|CRAM-MD5|XOAUTH2 <base64>``, Dovecot's
                      ``resp=<base64>`` (auth_debug_passwords)
 ``smtp_transcript``  recordio output (``<pid> < ...`` / ``<pid> > ...``): whole SMTP sessions
+
+``email``, ``ipv4`` and ``ipv6`` are this module's own. Of the others this module holds the
+forms of no particular service (``user=``-style fields, ``password=``-style fields, SMTP ``AUTH``
+payloads); every service adds its own forms in its descriptor (``log_patterns`` in
+module_utils/service_<name>.py: Dovecot's ``imap(x)`` and ``auth: Debug:``, Courier's
+``authdaemond:`` traces, Horde's login lines, qmail's recordio transcripts), read from the
+service catalog when a :class:`LineCounter` is made (:func:`regexes`).
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ import ipaddress
 import os
 import re
 import time
+
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import service, service_catalog
 
 PATTERN_NAMES = ('email', 'ipv4', 'ipv6', 'login', 'password', 'auth_debug', 'auth_payload',
                  'smtp_transcript')
@@ -59,44 +68,45 @@ _IPV6 = re.compile(
     rb'(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})?'
     rb'(?![0-9A-Za-z:.])')
 
-_LOGIN = re.compile(
-    rb'(?<![A-Za-z0-9_])(?:user|username|sysusername|ruser|login_user)=(?:<[^\s,<>]+>|[^\s,<>()\[\]]+)'
-    rb'|\b(?:imap|pop3|lmtp|lda|submission|managesieve|sieve|indexer-worker|doveadm|quota-status)'
-    rb'\((?![)<]|[0-9]+\))[^)\s]{1,255}\)'
-    rb'|\b(?:passwd-file|passwd|pam|sql|ldap|static|checkpassword|shadow|bsdauth|vpopmail)'
-    rb'\((?![,)?])[^,()\s]{1,255},'
-    # Horde login.php and IMP's Auth: 'FAILED LOGIN for ann [192.0.2.4] to Horde',
-    # 'FAILED LOGIN for ann@example.com (192.0.2.4) to {imap...}', 'Login success for ann ...'
-    rb'|\b(?:FAILED LOGIN|Login success) for (?![\[(])[^\s\[\]()<>]{1,255}')
-
-_PASSWORD = re.compile(
-    rb'(?m)(?<![A-Za-z0-9_])(?i:(?:clear)?(?:password|passwd|pass|pwd))[ \t]?[=:][ \t]?'
-    rb'(?!<hidden>|<null>|NOT_LOGGING_PARAMETER|VALUE_SPECIFIED_IN_NO_LOG_PARAMETER|None\b|\*{3,}|[ \t\r\n,)]|$)'
-    rb'|^(?:@[0-9a-f]{24} )?[0-9]+ < (?i:pass) [^\r\n]')
-
-_AUTH_DEBUG = re.compile(
-    rb'\bauth(?:-worker)?(?:\([^)\n]{0,300}\))?: Debug: '
-    rb'|\bauthdaemond(?:\[[0-9]+\])?: (?:received auth request|auth[a-z]+: |Authenticated: |'
-    rb'authentication error|trying this module|DEBUG: )'
-    rb'|\bLOGIN: (?:DEBUG: )?ip=\[')
-
-_AUTH_PAYLOAD = re.compile(
-    rb'(?i)\bAUTH[ \t]+(?:PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2|OAUTHBEARER|SCRAM-SHA-[0-9]+)[ \t]+'
-    rb'(?-i:[A-Za-z0-9+/]{4,}={0,2})'
-    rb'|\bresp=(?!<hidden>)[A-Za-z0-9+/]{4,}={0,2}')
-
-_TRANSCRIPT = re.compile(rb'(?m)^(?:@[0-9a-f]{24} )?[0-9]{1,10} [<>] ')
-
-_REGEXES = {
-    'email': _EMAIL,
-    'ipv4': _IPV4,
-    'ipv6': _IPV6,
-    'login': _LOGIN,
-    'password': _PASSWORD,
-    'auth_debug': _AUTH_DEBUG,
-    'auth_payload': _AUTH_PAYLOAD,
-    'smtp_transcript': _TRANSCRIPT,
+# The forms of no particular service; the services' own forms are in their descriptors.
+_BASE = {
+    'login': (
+        rb'(?<![A-Za-z0-9_])(?:user|username|sysusername|ruser|login_user)=(?:<[^\s,<>]+>|[^\s,<>()\[\]]+)',
+    ),
+    'password': (
+        rb'(?<![A-Za-z0-9_])(?i:(?:clear)?(?:password|passwd|pass|pwd))[ \t]?[=:][ \t]?'
+        rb'(?!<hidden>|<null>|NOT_LOGGING_PARAMETER|VALUE_SPECIFIED_IN_NO_LOG_PARAMETER|None\b|\*{3,}|[ \t\r\n,)]|$)',
+    ),
+    'auth_debug': (),
+    'auth_payload': (
+        rb'(?i:\bAUTH[ \t]+(?:PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2|OAUTHBEARER|SCRAM-SHA-[0-9]+)[ \t]+)'
+        rb'[A-Za-z0-9+/]{4,}={0,2}',
+    ),
+    'smtp_transcript': (),
 }
+_OWN = {'email': _EMAIL, 'ipv4': _IPV4, 'ipv6': _IPV6}
+_NEVER = re.compile(rb'(?!)')
+_CACHE = {}
+
+
+def regexes(catalog=None):
+    """{pattern name: compiled regex}: this module's patterns with the alternatives of every
+    service of ``catalog`` (default: the service catalog as it is now), each pattern one regex
+    (``re.M``). A pattern that no service fills matches nothing."""
+    catalog = service_catalog.SERVICES if catalog is None else catalog
+    key = tuple(catalog)
+    if key not in _CACHE:
+        extra = service.log_patterns(catalog)
+        out = dict(_OWN)
+        for name in service.LOG_PATTERN_NAMES:
+            alternatives = list(_BASE[name]) + list(extra[name])
+            out[name] = re.compile(b'|'.join(b'(?:' + alt + b')' for alt in alternatives), re.M) if alternatives \
+                else _NEVER
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        _CACHE[key] = out
+    return _CACHE[key]
+
 
 ALWAYS_IGNORED = ('127.0.0.0/8', '0.0.0.0/32', '255.255.255.255/32', '::1/128', '::/128')
 
@@ -152,8 +162,9 @@ class LineCounter(object):
 
     def __init__(self, patterns=None, ignore_networks=(), own=()):
         names = list(patterns) if patterns else list(PATTERN_NAMES)
+        self.regexes = regexes()
         for pos, name in enumerate(names):
-            if name not in _REGEXES:
+            if name not in self.regexes:
                 raise PatternError('patterns[%d] is not a known pattern (known: %s)'
                                    % (pos, ', '.join(PATTERN_NAMES)))
         self.names = [n for n in PATTERN_NAMES if n in names]
@@ -211,7 +222,7 @@ class LineCounter(object):
             return out
         nfind = buf.find
         for name in self.names:
-            regex = _REGEXES[name]
+            regex = self.regexes[name]
             search = regex.search
             pos = start
             lines = 0

@@ -22,8 +22,9 @@ description:
   - With O(mode=debug_traces) removes, whoever they belong to, the lines that carry passwords or
     authentication debug output (Courier DEBUG_LOGIN and authdaemond traces, Dovecot auth_debug and
     auth_debug_passwords traces, C(password=) / C(clearpasswd=) fields, SMTP C(AUTH PLAIN) and C(AUTH LOGIN)
-    payloads in recordio transcripts). The pattern list is C(DEBUG_PATTERNS) in the module_utils
-    C(log_redact).
+    payloads in recordio transcripts). The patterns are those of the service descriptors
+    (C(module_utils/service_<name>.py), listed in C(module_utils/service_catalog.py)) and the ones of no
+    particular service, C(DEBUG_PATTERNS) in the module_utils C(log_redact).
   - Rotated, compressed and archived files are replaced atomically (temporary file in the same directory,
     fsync, rename) keeping owner, group, mode, atime and mtime. Live files are rewritten in place under the
     same inode, with the processes that hold them open for writing paused (SIGSTOP) for the last
@@ -93,10 +94,12 @@ options:
     default: []
   debug_patterns:
     description:
-      - Names of the debug patterns to apply with O(mode=debug_traces); empty means all of them
-        (V(password_field), V(given_password), V(dovecot_auth_debug), V(dovecot_passdb_password),
-        V(sasl_response), V(courier_debug_login), V(courier_authdaemond), V(smtp_auth_payload),
-        V(transcript_password); recordio AUTH exchanges are always followed).
+      - Names of the debug patterns to apply with O(mode=debug_traces); empty means all of them (recordio AUTH
+        exchanges are always followed). The names are those of the service descriptors' debug patterns and of
+        the module_utils C(log_redact); with the services of the collection V(password_field),
+        V(smtp_auth_payload), V(given_password), V(dovecot_auth_debug), V(dovecot_passdb_password),
+        V(sasl_response), V(courier_debug_login), V(courier_authdaemond) and V(transcript_password). An unknown
+        name fails the module and the message lists the known ones.
     type: list
     elements: str
     default: []
@@ -231,6 +234,7 @@ refused:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_redact as engine
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import service, service_catalog
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import Request, argument_spec as subject_spec, parse_stores
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import StoreError
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import CATEGORIES, DEFAULT_PATHS, LogStore
@@ -260,13 +264,15 @@ def make_matcher(params):
             raise engine.RedactError('mode debug_traces only removes lines (action must be remove)')
         if params['addresses'] or params['logins'] or params['ips'] or params['domain']:
             raise engine.RedactError('mode debug_traces takes no subject identifiers')
-        known = [p[0] for p in engine.DEBUG_PATTERNS]
+        # the engine's own patterns and every service's (the descriptors of the service catalog)
+        table = service.debug_patterns(service_catalog.SERVICES, engine.DEBUG_PATTERNS)
+        known = [p[0] for p in table]
         for pos, name in enumerate(params['debug_patterns']):
             if name not in known:
                 raise engine.RedactError('debug_patterns[%d] is not a known pattern (known: %s)' % (pos, ', '.join(known)))
         names = params['debug_patterns'] or None
-        engine.DebugMatcher(names)
-        return (lambda: engine.DebugMatcher(names)), None
+        engine.DebugMatcher(names, table)
+        return (lambda: engine.DebugMatcher(names, table)), None
     if not params.get('hmac_key'):
         raise engine.RedactError('hmac_key is required with mode subject')
     request = Request.from_params(params, stores=[LOGS])

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_engine, log_redact
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import log_engine, log_redact, service, service_catalog
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_logs import LogStore
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
@@ -122,6 +122,12 @@ def test_check_mode_and_refusals(tmp_path):
         log_redact.SubjectMatcher(Subject.from_params(logins=['redacted']), b'[redacted]')
 
 
+def debug_table():
+    """The debug patterns of log_redact's debug_traces mode: the engine's own and every service's
+    (the service descriptors, as the log_redact module assembles them)."""
+    return service.debug_patterns(service_catalog.SERVICES, log_redact.DEBUG_PATTERNS)
+
+
 def test_debug_patterns_each_documented_example(tmp_path):
     keep = [b'dovecot: imap-login: Login: user=<x>, method=PLAIN', b'password=<hidden>',
             b'1 > 334 VXNlcm5hbWU6', b'1 > 235 ok', b'1 < MAIL FROM:<a@b.example>']
@@ -136,10 +142,10 @@ def test_debug_patterns_each_documented_example(tmp_path):
              keep[2], drop[7], drop[8], keep[3], keep[4], drop[9], drop[10], drop[11]]
     path = str(tmp_path / 'debug.log')
     write(path, b'\n'.join(lines) + b'\n')
-    res = log_redact.redact_file(path, log_redact.DebugMatcher(), live=False)
+    res = log_redact.redact_file(path, log_redact.DebugMatcher(patterns=debug_table()), live=False)
     assert res['lines_changed'] == len(drop)
     assert read(path) == b'\n'.join([lines[1], lines[3], lines[9], lines[12], lines[13]]) + b'\n'
-    names = [p[0] for p in log_redact.DEBUG_PATTERNS]
+    names = [p[0] for p in debug_table()]
     assert len(set(names)) == len(names)
 
 
@@ -154,7 +160,7 @@ def test_debug_patterns_keep_sudo_working_directory_but_not_pwd_values(tmp_path)
             b'app: passwd:chauthtok2']
     path = str(tmp_path / 'auth.log')
     write(path, b'\n'.join(keep + drop) + b'\n')
-    res = log_redact.redact_file(path, log_redact.DebugMatcher(), live=False)
+    res = log_redact.redact_file(path, log_redact.DebugMatcher(patterns=debug_table()), live=False)
     assert res['lines_changed'] == len(drop) and read(path) == b'\n'.join(keep) + b'\n'
 
 

@@ -21,7 +21,7 @@ import re
 import pytest
 
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_base import run_stores
-from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import STORES
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils.store_registry import get_stores
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.subject import Subject
 
 # the shared fake runner, the stores' own tool fakes and fixture data (sibling test modules)
@@ -31,6 +31,8 @@ import test_store_dovecot as t_dovecot
 import test_store_horde as t_horde
 import test_store_maildir as t_maildir
 import test_store_system_accounts as t_system
+
+STORES = get_stores()  # every store of the registry (the service catalog), in erase order
 
 # tool -> why it gets the identifier as an argument (docs/erasure.md lists the same tools)
 KNOWN_EXCEPTIONS = {

@@ -29,7 +29,7 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.systemd_conf impo
     parse_timespan,
     read_config,
 )
-from ansible_collections.mailprivacy.gdpr.plugins.modules import processing_facts as pf
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import processing, service_system_logging
 
 from fake_runner import FakeRunner
 
@@ -262,11 +262,11 @@ def tree_reset(root):
 def test_record_of_processing_and_erasure_report_the_same_retention(tmp_path, tree):
     retention, max_file, basis = tree(tmp_path)
     os.makedirs(os.path.join(str(tmp_path), "var/log/journal"))
-    host = pf.Host(str(tmp_path))
-    (row,) = pf.collect_journal(host, pf.Logrotate(host))
+    host = processing.Host(str(tmp_path))
+    (row,) = service_system_logging.collect_journal(host, processing.Logrotate(host))
     step = journal_erase_step(FakeRunner(), 3, now=NOW, root=str(tmp_path))["manual_steps"][0]
     # the Art. 30 record
-    assert row["retention_days"] == (pf.days_of(retention) if retention else None)
+    assert row["retention_days"] == (processing.days_of(retention) if retention else None)
     # the erasure's manual step
     assert journal_retention(None, str(tmp_path)) == (retention, max_file)
     if retention:
