@@ -17,7 +17,8 @@ export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 
 # systemd-journal-remote: the unit tests of the journal erasure make and rewrite real journal files
 # dovecot-core: a unit test runs the Dovecot store against the real doveadm (a private instance, no protocols)
-SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs shellcheck git rsync systemd-journal-remote dovecot-core
+# php-cli: the unit tests check the PHP reader (php_conf) and the horde_conf writer against PHP itself (real_php)
+SYSTEM_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs shellcheck git rsync systemd-journal-remote dovecot-core php-cli
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
 .PHONY: help deps system-deps venv image collection-link test unit lint sanity molecule demo lab-up lab-seed lab-down e2e lab-e2e bench fleet-bench role-docs store-docs clean
