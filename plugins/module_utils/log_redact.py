@@ -39,7 +39,7 @@ How a file is replaced
   without a match is never written (idempotence: a second run changes nothing).
 * **Rotated plain files, compressed files (.gz/.bz2/.xz, format from the magic bytes,
   recompressed in the same format: gzip through zlib at :data:`GZIP_LEVEL` as independent
-  members of :data:`GZIP_BLOCK` bytes deflated by one thread per core (:class:`_ParallelGzip`;
+  members of :data:`GZIP_BLOCK` bytes deflated by one thread per core (:class:`_BlockCompressor`;
   concatenated members are one valid gzip file), bzip2 level 9, xz preset 6) and multilog archives (``@*.s``)**: the redacted content is written to a
   temporary file in the same directory (``.mailprivacy-redact.<hash>.<random>.tmp``, created
   from the directory handle), which gets owner, group, mode and extended attributes (POSIX
@@ -436,20 +436,25 @@ def _gzip_member(data):
     return comp.compress(data) + comp.flush()
 
 
-class _ParallelGzip(object):
-    """Writes gzip output as independent members of :data:`GZIP_BLOCK` input bytes each, deflated
-    by up to :data:`GZIP_THREADS` threads at once while the caller goes on reading and scanning
-    (concatenated gzip members are one valid gzip file: gzip -t, zcat and this engine's reader
-    read them as one stream). Members are written in input order; at most one per thread is in
-    flight, so memory stays bounded. A thread's error is raised by the next write or close."""
+class _BlockCompressor(object):
+    """Writes compressed output in blocks of ``block`` input bytes: ``compress(block)`` gives each
+    block's output, ``finish()`` (when given) the trailer after the last block. With ``threads``
+    above 1 the blocks are compressed by that many threads at once while the caller goes on
+    reading and scanning (``compress`` must then treat each block on its own, as
+    :func:`_gzip_member` does: concatenated gzip members are one valid gzip file, which gzip -t,
+    zcat and this engine's reader read as one stream; zlib releases the GIL while it deflates).
+    Outputs are written in input order; at most one block per thread is in flight, so memory
+    stays bounded. A thread's error is raised by the next write or close."""
 
-    def __init__(self, fd, threads=None, block=None):
+    def __init__(self, fd, compress, finish=None, threads=1, block=1024 * 1024):
         self.fd = fd
-        self.threads = max(1, threads or GZIP_THREADS)
-        self.block = block or GZIP_BLOCK
+        self.compress = compress
+        self.finish = finish
+        self.threads = max(1, threads)
+        self.block = block
         self.pending = []
         self.size = 0
-        self.flight = []  # [thread, result dict] in input order
+        self.flight = []  # (thread or None, result dict) in input order
 
     def write(self, data):
         view = memoryview(data)
@@ -467,29 +472,27 @@ class _ParallelGzip(object):
         data = self.pending[0] if len(self.pending) == 1 else b''.join(self.pending)
         self.pending = []
         self.size = 0
+        if self.threads == 1:
+            _write_all(self.fd, self.compress(data))
+            return
         result = {}
 
         def work():
             try:
-                result['out'] = _gzip_member(data)
+                result['out'] = self.compress(data)
             except BaseException as err:  # pylint: disable=broad-except
                 result['err'] = err
 
-        if self.threads == 1:
-            work()
-            self.flight.append((None, result))
-        else:
-            thread = threading.Thread(target=work, name='mailprivacy-redact-gzip')
-            thread.daemon = True
-            thread.start()
-            self.flight.append((thread, result))
+        thread = threading.Thread(target=work, name='mailprivacy-redact-compress')
+        thread.daemon = True
+        thread.start()
+        self.flight.append((thread, result))
         if len(self.flight) > self.threads:
             self._finish_one()
 
     def _finish_one(self):
         thread, result = self.flight.pop(0)
-        if thread is not None:
-            thread.join()
+        thread.join()
         if 'err' in result:
             raise result['err']
         _write_all(self.fd, result['out'])
@@ -498,53 +501,29 @@ class _ParallelGzip(object):
         self._submit()
         while self.flight:
             self._finish_one()
+        if self.finish is not None:
+            _write_all(self.fd, self.finish())
 
     def release(self):
         """Wait for every thread (after an error too, before the descriptor is closed)."""
         for thread, _result in self.flight:
-            if thread is not None:
-                thread.join()
+            thread.join()
         self.flight = []
 
 
-class _Compressor(object):
-    """Streams data into a file descriptor, compressed in ``kind``'s format (bzip2, xz; gzip
-    goes through :class:`_ParallelGzip`)."""
-
-    def __init__(self, fd, kind):
-        self.fd = fd
-        if kind == 'bz2':
-            self.comp = bz2.BZ2Compressor(BZ2_LEVEL)
-        elif kind == 'xz':
-            self.comp = lzma.LZMACompressor(format=lzma.FORMAT_XZ, preset=XZ_PRESET)
-        else:
-            raise ValueError('unknown compression')
-        self.pending = []
-        self.size = 0
-
-    def write(self, data):
-        # batch small pieces: the compressors are much faster on big inputs
-        self.pending.append(bytes(data) if isinstance(data, memoryview) and len(data) < 65536 else data)
-        self.size += len(data)
-        if self.size >= 1024 * 1024:
-            self._flush_pending()
-
-    def _flush_pending(self):
-        if not self.pending:
-            return
-        data = self.pending[0] if len(self.pending) == 1 else b''.join(self.pending)
-        self.pending = []
-        self.size = 0
-        out = self.comp.compress(data)
-        if out:
-            _write_all(self.fd, out)
-
-    def close(self):
-        self._flush_pending()
-        _write_all(self.fd, self.comp.flush())
-
-    def release(self):
-        """Nothing runs in the background."""
+def _compressor(fd, kind):
+    """The writer of a compressed file in ``kind``'s format: gzip as independent members of
+    :data:`GZIP_BLOCK` bytes deflated by :data:`GZIP_THREADS` threads, bzip2 and xz as one
+    stream."""
+    if kind == 'gz':
+        return _BlockCompressor(fd, _gzip_member, threads=GZIP_THREADS, block=GZIP_BLOCK)
+    if kind == 'bz2':
+        comp = bz2.BZ2Compressor(BZ2_LEVEL)
+    elif kind == 'xz':
+        comp = lzma.LZMACompressor(format=lzma.FORMAT_XZ, preset=XZ_PRESET)
+    else:
+        raise ValueError('unknown compression')
+    return _BlockCompressor(fd, comp.compress, comp.flush)
 
 
 class _PlainWriter(object):
@@ -865,7 +844,7 @@ def _replace_by_rename(directory, name, fd, st, compression, matcher, mode):
         fsops.copy_metadata(st, tmp_fd, fd, times=False)
         _exact_acl(fd, tmp_fd, st)
         if compression:
-            out = _ParallelGzip(tmp_fd) if compression == 'gz' else _Compressor(tmp_fd, compression)
+            out = _compressor(tmp_fd, compression)
             try:
                 matched = _redact_regions(_regions(fd, compression, matcher), matcher, mode, out.write)
                 out.close()
