@@ -80,6 +80,10 @@ def _raw_set(values):
     return frozenset(b for b in range(256) if bytes([b]).lower()[0] in values)
 
 
+def _letters(needle):
+    return sum(1 for byte in bytearray(needle) if bytes([byte]).isalpha())
+
+
 def case_variants(needle):
     """Every spelling of a lower-case needle in ASCII letter case (2 ** letters of them)."""
     out = [b'']
@@ -100,15 +104,15 @@ class LineMatcher(object):
 
     Needles that stand for text without letter case (:attr:`Subject.fold_needles`) are found
     in one of two ways, whichever takes fewer passes over the region: in a lower-cased copy of
-    the region (one pass to make it, one per needle), or, when the needles have few letters
-    (an IPv4 subject's mapped ``c000:204``), each spelling of each needle in every letter case
-    in the region as it is (:func:`case_variants`, one pass each, no copy)."""
+    the region (one pass to make it, one per needle), or, when the needles have at most a letter
+    or so (a local part such as ``1a``), each spelling of each needle in every letter case in the
+    region as it is (:func:`case_variants`, one pass each, no copy)."""
 
     def __init__(self, subject):
         self.regex = subject.regex()
         self.fold = bool(subject.fold_needles)
         needles = subject.prefilter()
-        if self.fold and sum(len(case_variants(n[0])) for n in needles) <= len(needles) + 1:
+        if self.fold and sum(2 ** _letters(n[0]) for n in needles) <= len(needles) + 1:
             # cheaper without the lower-cased copy: every spelling searched as it is
             self.fold = False
             needles = [(variant, anchored, _raw_set(forbid), _raw_set(after))
