@@ -260,8 +260,9 @@ class LogStore(Store):
     files in a helper thread too; off by default: measured slower, the search holds the GIL;
     compressed files are always decompressed in a helper thread, which overlaps inflating with
     the search), ``workers`` (scan that many files at once in forked processes; default 2;
-    1 is gentler on a busy single-core host; figures in docs/benchmarks.md), ``mmap`` (accepted for compatibility and ignored since files are read
-    with plain reads only: a file its owner truncates under a memory map kills the process).
+    1 is gentler on a busy single-core host; figures in docs/benchmarks.md), ``mmap``
+    (accepted for compatibility and ignored since files are read with plain reads only: a file
+    its owner truncates under a memory map kills the process).
 
     Files are found and opened from directory handles (:meth:`files`, :meth:`LogFile.open`):
     a symbolic link, a FIFO or a file swapped in after discovery is refused and counted in
