@@ -22,8 +22,14 @@ executed as root. The tests check the reader against PHP where PHP is installed.
 from __future__ import annotations
 
 import glob
+import math
 import os
 import re
+
+try:
+    import syslog
+except ImportError:  # not a Unix system: PHP's LOG_* constants stay unknown
+    syslog = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,6 +157,88 @@ def normalize_key(key):
             return int(key)
         return key
     raise ValueError("array keys must be strings or integers, not %s" % type(key).__name__)
+
+
+def parse_key(raw):
+    """A key path from task arguments: a dotted string (``log.priority``) or a non-empty list of
+    segments; segments that are decimal integers become integer keys, as in PHP."""
+    if isinstance(raw, str):
+        if raw == "" or raw.startswith(".") or raw.endswith(".") or ".." in raw:
+            raise ValueError("invalid key path %r" % raw)
+        segments = raw.split(".")
+    elif isinstance(raw, (list, tuple)) and raw:
+        segments = list(raw)
+    else:
+        raise ValueError("a key path must be a dotted string or a non-empty list, not %r" % (raw,))
+    return [normalize_key(segment) for segment in segments]
+
+
+def key_label(key):
+    """A key path as dotted text (``log.priority``), as results name it."""
+    return ".".join(str(segment) for segment in key)
+
+
+def to_php_value(value):
+    """A Python value from task arguments as a value of this model (lists and dictionaries
+    become PhpArray); ValueError for what PHP cannot hold."""
+    if value is None or isinstance(value, (bool, str, PhpConstant)):
+        return value
+    if isinstance(value, int):
+        if abs(value) > INT64_MAX:
+            raise ValueError("integer %d does not fit into a PHP integer" % value)
+        return value
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError("NaN and infinite floats cannot be written as PHP literals")
+        return value
+    if isinstance(value, PhpArray):
+        return value
+    if isinstance(value, (list, tuple)):
+        return PhpArray((index, to_php_value(item)) for index, item in enumerate(value))
+    if isinstance(value, dict):
+        result = PhpArray()
+        for key, item in value.items():
+            php_key = normalize_key(key)
+            if result.get(php_key, UNDEFINED) is not UNDEFINED:
+                raise ValueError("duplicate array key %r after PHP key normalisation" % (key,))
+            result.items.append((php_key, to_php_value(item)))
+        return result
+    raise ValueError("values of type %s cannot be written as PHP literals" % type(value).__name__)
+
+
+# PHP's predefined syslog constants (ext/standard): the names and values of the C library's
+# <syslog.h>, which Python's syslog module has on the same host.
+PHP_SYSLOG_CONSTANTS = (
+    "LOG_EMERG", "LOG_ALERT", "LOG_CRIT", "LOG_ERR", "LOG_WARNING", "LOG_NOTICE", "LOG_INFO", "LOG_DEBUG",
+    "LOG_KERN", "LOG_USER", "LOG_MAIL", "LOG_DAEMON", "LOG_AUTH", "LOG_SYSLOG", "LOG_LPR", "LOG_NEWS",
+    "LOG_UUCP", "LOG_CRON", "LOG_AUTHPRIV", "LOG_LOCAL0", "LOG_LOCAL1", "LOG_LOCAL2", "LOG_LOCAL3",
+    "LOG_LOCAL4", "LOG_LOCAL5", "LOG_LOCAL6", "LOG_LOCAL7", "LOG_PID", "LOG_CONS", "LOG_ODELAY",
+    "LOG_NDELAY", "LOG_NOWAIT", "LOG_PERROR",
+)
+
+
+def constant_value(name):
+    """The value PHP gives the predefined constant ``name`` (case-sensitive, as in PHP 8) when
+    the reader knows it (PHP's syslog constants), else UNKNOWN."""
+    if name in PHP_SYSLOG_CONSTANTS and syslog is not None and hasattr(syslog, name):
+        return getattr(syslog, name)
+    return UNKNOWN
+
+
+def resolve_constants(value):
+    """The value with every PhpConstant replaced by what PHP gives it (constant_value); UNKNOWN
+    when a constant is not known."""
+    if isinstance(value, PhpConstant):
+        return constant_value(value.name)
+    if isinstance(value, PhpArray):
+        items = []
+        for key, item in value.items:
+            item = resolve_constants(item)
+            if item is UNKNOWN:
+                return UNKNOWN
+            items.append((key, item))
+        return PhpArray(items)
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -802,14 +890,19 @@ class PhpFile(object):
                     result.append((statement, "floating" if floating else "uncertain", line))
         return result
 
-    def effective(self, key, value=UNDEFINED):
+    def effective(self, key, value=UNDEFINED, why=None):
         """The value PHP ends up with for the key path: a value, UNDEFINED or UNKNOWN.
-        ``value`` is the key's value before the file runs (an earlier file's, see PhpConfig)."""
+        ``value`` is the key's value before the file runs (an earlier file's, see PhpConfig).
+        ``why``: a list that gets the line of the statement that made the value UNKNOWN (emptied
+        when a later statement makes it known again)."""
         for statement, kind, payload in self.events_for(key):
+            before = value
             if kind == "floating":
+                _note(why, payload)
                 return UNKNOWN
             if kind == "uncertain":
                 value = UNKNOWN
+                _note(why, payload)
                 continue
             path = statement.assignment[0]
             literal = parse_literal(payload)
@@ -819,7 +912,19 @@ class PhpFile(object):
                 value = lookup(literal, key[len(path):])
             else:
                 value = _assign_below(value, path[len(key):], literal)
+            if value is not UNKNOWN:
+                _note(why, None)
+            elif before is not UNKNOWN or kind != "child":
+                _note(why, statement.tokens[0].line)
         return value
+
+
+def _note(why, line):
+    """Keep the line that made a value UNKNOWN in ``why`` (None: the value is known again)."""
+    if why is not None:
+        del why[:]
+        if line is not None:
+            why.append(line)
 
 
 def lookup(value, subpath):
@@ -888,6 +993,37 @@ class PhpConfig(object):
                 return UNKNOWN
             value = php.effective(key, value)
         return value
+
+
+    def unknown_origin(self, key):
+        """Why value(key) is UNKNOWN: (file name, reason), the reason naming a line and what
+        kind of statement, never a value; None when the value is not UNKNOWN."""
+        key = [normalize_key(segment) for segment in key]
+        value = UNDEFINED
+        origin = None
+        problems = dict(self.problems)
+        for name, php in self.parsed:
+            if php is None:
+                return name, "the file cannot be parsed (%s)" % _without_quotes(problems.get(name, ""))
+            if php.flow_lines and php.events_for(key):
+                return name, "return, exit, die, goto or __halt_compiler on line %d may skip its assignments" % php.flow_lines[0]
+            why = []
+            before = value
+            value = php.effective(key, value, why)
+            if value is not UNKNOWN:
+                origin = None
+            elif why:
+                origin = (name, "line %d sets it in a way that cannot be read without running PHP (a computed value, a "
+                                "condition, a loop, a function, a reference, unset, include, eval or variable variables)"
+                          % why[0])
+            elif before is not UNKNOWN:
+                origin = (name, "a statement changes it in a way that cannot be read without running PHP")
+        return origin if value is UNKNOWN else None
+
+
+def _without_quotes(reason):
+    """A parser message without the quoted source fragments it may hold."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "...", reason)
 
 
 def layered_files(path, glob_files=glob.glob, isfile=os.path.isfile):

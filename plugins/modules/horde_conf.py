@@ -162,7 +162,6 @@ backup_file:
   sample: /etc/horde/horde/conf.php.1234.2025-01-01@10:00:00~
 """
 
-import math
 import os
 import re
 import tempfile
@@ -171,7 +170,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import (
     CONTINUATIONS,
-    INT64_MAX,
     UNDEFINED,
     UNKNOWN,
     PhpArray,
@@ -179,9 +177,11 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import (
     PhpFile,
     PhpParseError,
     identical,
+    key_label,
     lookup,
-    normalize_key,
+    parse_key,
     parse_literal,
+    to_php_value,
     tokenize,
 )
 
@@ -191,33 +191,6 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import (
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_CONSTANTS = ("true", "false", "null")
-
-
-def to_php_value(value):
-    """A Python value from the task arguments as this module's PHP value model."""
-    if value is None or isinstance(value, (bool, str, PhpConstant)):
-        return value
-    if isinstance(value, int):
-        if abs(value) > INT64_MAX:
-            raise ValueError("integer %d does not fit into a PHP integer" % value)
-        return value
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            raise ValueError("NaN and infinite floats cannot be written as PHP literals")
-        return value
-    if isinstance(value, PhpArray):
-        return value
-    if isinstance(value, (list, tuple)):
-        return PhpArray((index, to_php_value(item)) for index, item in enumerate(value))
-    if isinstance(value, dict):
-        result = PhpArray()
-        for key, item in value.items():
-            php_key = normalize_key(key)
-            if result.get(php_key, UNDEFINED) is not UNDEFINED:
-                raise ValueError("duplicate array key %r after PHP key normalisation" % (key,))
-            result.items.append((php_key, to_php_value(item)))
-        return result
-    raise ValueError("values of type %s cannot be written as PHP literals" % type(value).__name__)
 
 
 def php_string(text):
@@ -313,10 +286,6 @@ def gap_is_safe(php, offset):
 # --------------------------------------------------------------------------------------------
 # Editing
 # --------------------------------------------------------------------------------------------
-
-
-def key_label(key):
-    return ".".join(str(segment) for segment in key)
 
 
 def lhs(variable, key):
@@ -504,18 +473,6 @@ def mask_secrets(text, variable):
 # --------------------------------------------------------------------------------------------
 # Arguments
 # --------------------------------------------------------------------------------------------
-
-
-def parse_key(raw):
-    if isinstance(raw, str):
-        if raw == "" or raw.startswith(".") or raw.endswith(".") or ".." in raw:
-            raise ValueError("invalid key path %r" % raw)
-        segments = raw.split(".")
-    elif isinstance(raw, (list, tuple)) and raw:
-        segments = list(raw)
-    else:
-        raise ValueError("a key path must be a dotted string or a non-empty list, not %r" % (raw,))
-    return [normalize_key(segment) for segment in segments]
 
 
 def parse_settings(raw, state):

@@ -23,10 +23,12 @@ from ansible_collections.mailprivacy.gdpr.plugins.module_utils.php_conf import (
     PhpConfig,
     PhpConstant,
     PhpFile,
+    constant_value,
     decode_double_quoted,
     identical,
     layered_files,
     parse_literal,
+    resolve_constants,
     tokenize,
     type_tag,
 )
@@ -234,3 +236,57 @@ def test_layered_files_in_horde_order(tmp_path):
     expected = [base + "/conf.php", base + "/conf.d/10-a.php", base + "/conf.d/20-b.php", base + "/conf.local.php"]
     assert layered_files(base + "/conf.php") == expected
     assert layered_files(base + "/backends.php") == [base + "/backends.php"]
+
+
+# --------------------------------------------------------------------------------------------
+# Why a value is unknown; PHP's syslog constants
+# --------------------------------------------------------------------------------------------
+
+
+def test_unknown_origin_names_the_file_and_line_that_made_the_value_unknown():
+    files = [("conf.php", CONF_PHP),
+             ("conf.d/10-env.php", "<?php\n// from the environment\n$conf['log']['priority'] = getenv('HORDE_LOG') ?: 'hunter2';\n"
+                                   "if ($debug) {\n    $conf['log']['type'] = 'file';\n}\n"),
+             ("conf.local.php", "<?php\n$conf['log']['type'] = 'syslog';\n")]
+    conf = PhpConfig(files)
+    assert conf.value(["log", "priority"]) is UNKNOWN
+    name, reason = conf.unknown_origin(["log", "priority"])
+    assert name == "conf.d/10-env.php" and reason.startswith("line 3 ") and "hunter2" not in reason
+    # set in a condition, then as a literal by a later file: known again
+    assert conf.value(["log", "type"]) == "syslog" and conf.unknown_origin(["log", "type"]) is None
+    assert PhpConfig(files[:2]).unknown_origin(["log", "type"])[1].startswith("line 5 ")
+    # a child key of an unknown parent keeps the parent's line
+    child = PhpConfig([("a.php", "<?php\n$conf['log'] = load();\n$conf['log']['x'] = 1;\n")])
+    assert child.unknown_origin(["log", "priority"]) == ("a.php", child.unknown_origin(["log", "priority"])[1])
+    assert child.unknown_origin(["log", "priority"])[1].startswith("line 2 ")
+    assert conf.unknown_origin(["session", "max_time"]) is None
+
+
+def test_unknown_origin_of_files_that_cannot_be_read_names_no_source_fragment():
+    broken = PhpConfig([("conf.php", CONF_PHP), ("conf.local.php", "<?php\n$conf['log']['type'] = 'secretvalue\n")])
+    name, reason = broken.unknown_origin(["session", "max_time"])
+    assert name == "conf.local.php" and "line 2" in reason and "secretvalue" not in reason
+    odd = PhpConfig([("conf.local.php", "<?php\n$conf['a'] = 1 ` 'x';\n")])
+    assert "`" not in odd.unknown_origin(["a"])[1] and "line 2" in odd.unknown_origin(["a"])[1]
+    flow = PhpConfig([("conf.local.php", "<?php\nif ($x) { return; }\n$conf['log']['type'] = 'file';\n")])
+    assert flow.unknown_origin(["log", "type"]) == ("conf.local.php", flow.unknown_origin(["log", "type"])[1])
+    assert "line 2" in flow.unknown_origin(["log", "type"])[1]
+
+
+def test_constants_resolve_to_phps_values_or_stay_unknown():
+    assert constant_value("LOG_MAIL") == 16 and constant_value("LOG_LOCAL3") == 152
+    assert constant_value("log_mail") is UNKNOWN  # case-sensitive, as in PHP 8
+    assert constant_value("E_ALL") is UNKNOWN
+    assert identical(resolve_constants(PhpArray([("name", PhpConstant("LOG_USER"))])), PhpArray([("name", 8)]))
+    assert resolve_constants(PhpArray([("name", PhpConstant("MY_FACILITY"))])) is UNKNOWN
+    assert resolve_constants(PhpArray([("x", UNKNOWN)])) is UNKNOWN
+    assert resolve_constants("LOG_MAIL") == "LOG_MAIL"
+
+
+@real_php
+def test_phps_syslog_constants_are_the_ones_the_reader_knows():
+    out = subprocess.run([PHP, "-n", "-r", "echo json_encode(array_filter(get_defined_constants(), "
+                          "fn($k) => str_starts_with($k, 'LOG_'), ARRAY_FILTER_USE_KEY));"],
+                         capture_output=True, text=True, check=True).stdout
+    php = json.loads(out)
+    assert php and {name: constant_value(name) for name in php} == php
