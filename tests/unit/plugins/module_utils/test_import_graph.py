@@ -46,6 +46,17 @@ def _targets(node, names):
     return []
 
 
+def _imports(node, inside=False):
+    """(import node, whether it stands inside a function or class) of every import below node;
+    a module-level ``try: import x`` / ``except ImportError`` counts as module level."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.Import, ast.ImportFrom)):
+            yield child, inside
+        else:
+            yield from _imports(child, inside or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                     ast.ClassDef, ast.Lambda)))
+
+
 def import_graph(directory=MODULE_UTILS):
     """({module: set of module_utils modules it imports}, [(module, line) of imports that are
     not at module level])."""
@@ -56,12 +67,9 @@ def import_graph(directory=MODULE_UTILS):
         with open(os.path.join(directory, name + '.py'), 'rb') as handle:
             tree = ast.parse(handle.read(), name)
         edges = set()
-        top = set(id(node) for node in tree.body)
-        for node in ast.walk(tree):
-            if not isinstance(node, (ast.Import, ast.ImportFrom)):
-                continue
+        for node, inside in _imports(tree):
             edges.update(t for t in _targets(node, names) if t in names and t != name)
-            if id(node) not in top:
+            if inside:
                 nested.append((name, node.lineno))
         graph[name] = edges
     return graph, nested
@@ -99,10 +107,11 @@ def test_the_graph_reader_sees_cycles_and_nested_imports(tmp_path):
     found, as the loop store_logs -> log_redact -> store_logs was before issue 13."""
     (tmp_path / 'a.py').write_text('from %s import b\n' % PACKAGE)
     (tmp_path / 'b.py').write_text('def f():\n    from %s.a import x\n    return x\n' % PACKAGE)
-    (tmp_path / 'c.py').write_text('import os\n')
+    (tmp_path / 'c.py').write_text('import os\ntry:\n    import syslog\nexcept ImportError:\n    syslog = None\n'
+                                   'class K(object):\n    def m(self):\n        import json\n')
     graph, nested = import_graph(str(tmp_path))
     assert graph == {'a': {'b'}, 'b': {'a'}, 'c': set()}
-    assert nested == [('b', 2)]
+    assert nested == [('b', 2), ('c', 8)]
     assert find_cycle(graph) == ['a', 'b', 'a']
     assert find_cycle({'a': {'b'}, 'b': {'c'}, 'c': set()}) is None
 
