@@ -120,6 +120,19 @@ def journal_export(host):
     return out
 
 
+def password_traces(host, user):
+    """(log file lines, journal entries) that hold the user's lab password. Courier's
+    DEBUG_LOGIN=2 (the seeded DEBUG era) logs passwords on lines that name no identifier of the
+    user, so the matcher leaves them; the lab password holds the user's name as a word
+    ('lab-Alice-2026'), so the independent check reports exactly these lines for review."""
+    secret = PASSWORDS[user].encode('ascii')
+    _rc, files = podman(host, 'find %s 2>/dev/null | while read f; do case "$f" in *.gz) zcat "$f";; '
+                              '*.bz2) bzcat "$f";; *.xz) xzcat "$f";; *) cat "$f";; esac; done; true' % LOG_GLOBS)
+    entries = journal_export(host).split(b'\n\n')
+    return (sum(1 for line in files.splitlines() if secret in line),
+            sum(1 for entry in entries if secret in entry))
+
+
 HORDE_ROWS = r'''
 import glob, sqlite3, sys
 for db in glob.glob("/var/lib/horde/*.sqlite"):
@@ -237,8 +250,18 @@ def test_erase_one_subject_everywhere(tmp_path, key_file, lab):
                        verbosity=2, name='erase')
     report = json.loads((tmp_path / 'reports' / 'lab-erase-1.erasure.json').read_text())
     assert run.rc == 0, json.dumps(report['reasons']) + remains(report) + run.stdout[-3000:]
-    assert report['verdict'] in ('erased everywhere', 'manual steps open')
     assert sorted(report['hosts']) == lab['hosts']
+    # The independent check (issue 12) reports for review exactly the DEBUG-era lines that hold
+    # alice's password and no identifier of hers; nothing else on any host is a candidate
+    traces = dict((host, password_traces(host, 'alice')) for host in lab['hosts'])
+    for host in lab['hosts']:
+        check = report['hosts'][host]['independent_check']
+        assert check['ran'] and check['unreadable'] == 0, host
+        assert (check['lines'], check['journal']) == traces[host], host
+    if any(sum(found) for found in traces.values()):
+        assert report['verdict'] == 'candidates for review'
+    else:
+        assert report['verdict'] in ('erased everywhere', 'manual steps open')
     for host in lab['hosts']:
         entry = report['hosts'][host]
         assert entry['outcome'] == 'ok' and entry['proof_found'] == 0, host
