@@ -11,6 +11,14 @@ class ModuleDocFragment(object):
     request.SUBJECT_ARGUMENT_SPEC (module_utils/request.py), kept in one place like the spec itself."""
 
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    support: full
+    membership: [mailprivacy.gdpr.subject]
+    description:
+      - Set the subject options once per play with C(module_defaults) and C(group/mailprivacy.gdpr.subject)
+        (M(mailprivacy.gdpr.subject_find), M(mailprivacy.gdpr.subject_export), M(mailprivacy.gdpr.subject_erase),
+        M(mailprivacy.gdpr.log_redact) take the same ones).
 options:
   addresses:
     description:

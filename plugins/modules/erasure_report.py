@@ -33,13 +33,6 @@ description:
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
-  action_group:
-    support: full
-    membership: [mailprivacy.gdpr.request]
-    description:
-      - Set O(subject), O(domain), O(plus_separator), O(local_part_case) and O(hmac_key) once per play with
-        C(module_defaults) and C(group/mailprivacy.gdpr.request) (M(mailprivacy.gdpr.subject_request),
-        M(mailprivacy.gdpr.request_audit), M(mailprivacy.gdpr.erasure_report) take the same ones).
   check_mode:
     support: none
     description: Run the task with C(check_mode=false); the report says whether the request ran in check mode.
@@ -49,6 +42,8 @@ attributes:
   action:
     support: full
     description: Runs on the controller; no connection to a host is made.
+extends_documentation_fragment:
+  - mailprivacy.gdpr.request
 options:
   request:
     description: The C(gdpr_request) fact of M(mailprivacy.gdpr.subject_request).

@@ -38,13 +38,6 @@ description:
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
-  action_group:
-    support: full
-    membership: [mailprivacy.gdpr.subject]
-    description:
-      - Set the subject options once per play with C(module_defaults) and C(group/mailprivacy.gdpr.subject)
-        (M(mailprivacy.gdpr.subject_find), M(mailprivacy.gdpr.subject_export), M(mailprivacy.gdpr.subject_erase),
-        M(mailprivacy.gdpr.log_redact) take the same ones).
   check_mode:
     support: full
     description: Counts what would be erased and touches nothing; no confirmation needed.

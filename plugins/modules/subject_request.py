@@ -35,13 +35,6 @@ description:
 author:
   - mailprivacy.gdpr maintainers (!UNKNOWN)
 attributes:
-  action_group:
-    support: full
-    membership: [mailprivacy.gdpr.request]
-    description:
-      - Set O(subject), O(domain), O(plus_separator), O(local_part_case) and O(hmac_key) once per play with
-        C(module_defaults) and C(group/mailprivacy.gdpr.request) (M(mailprivacy.gdpr.subject_request),
-        M(mailprivacy.gdpr.request_audit), M(mailprivacy.gdpr.erasure_report) take the same ones).
   check_mode:
     support: full
     description: Validates and creates the audit directory only; records whether the run is in check mode.
@@ -51,6 +44,8 @@ attributes:
   action:
     support: full
     description: Runs on the controller; no connection to a host is made.
+extends_documentation_fragment:
+  - mailprivacy.gdpr.request
 options:
   subject:
     description:

@@ -46,8 +46,15 @@ def module_options(name):
     """The options a module documents (its doc fragments included) and its documentation."""
     doc = yaml.safe_load(importlib.import_module('ansible_collections.mailprivacy.gdpr.plugins.modules.' + name).DOCUMENTATION)
     options = dict(doc.get('options') or {})
-    if 'mailprivacy.gdpr.subject' in (doc.get('extends_documentation_fragment') or []):
-        options.update(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options'])
+    attributes = dict(doc.get('attributes') or {})
+    for fragment in doc.get('extends_documentation_fragment') or []:
+        if fragment.startswith('mailprivacy.gdpr.'):
+            module = importlib.import_module('ansible_collections.mailprivacy.gdpr.plugins.doc_fragments.'
+                                             + fragment.split('.')[-1])
+            part = yaml.safe_load(module.ModuleDocFragment.DOCUMENTATION)
+            options.update(part.get('options') or {})
+            attributes.update(part.get('attributes') or {})
+    doc['attributes'] = attributes
     return options, doc
 
 
