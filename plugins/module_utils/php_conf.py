@@ -941,6 +941,14 @@ def lookup(value, subpath):
     return value
 
 
+def _container_of(value):
+    if value is UNDEFINED or value is UNKNOWN:
+        return value
+    if isinstance(value, PhpArray):
+        return "array"
+    return "null" if value is None else "other"
+
+
 def _assign_below(value, subpath, literal):
     """PHP's $x[a][b] = literal on a known value; UNKNOWN when PHP would not create arrays."""
     if value is UNKNOWN:
@@ -994,6 +1002,31 @@ class PhpConfig(object):
             value = php.effective(key, value)
         return value
 
+    def container(self, key):
+        """What kind of value the key path holds after the last file, when only that matters:
+        "array", "null", "other" (a value that is not an array), UNDEFINED or UNKNOWN. Unlike
+        value(), a computed or conditional assignment *below* an array leaves it an array (PHP
+        cannot turn $a['x'] into something else by writing $a['x']['y']), so a caller can tell
+        that an array exists although some of its keys are UNKNOWN."""
+        key = [normalize_key(segment) for segment in key]
+        state = UNDEFINED
+        for _name, php in self.parsed:
+            if php is None or (php.flow_lines and php.events_for(key)):
+                return UNKNOWN
+            for statement in php.statements:
+                if statement.assignment is not None:
+                    path, value_tokens = statement.assignment
+                    if key[:len(path)] == path:
+                        state = _container_of(lookup(parse_literal(value_tokens), key[len(path):]))
+                    elif path[:len(key)] == key:
+                        # PHP makes an unset or null key an array when a key below it is assigned
+                        state = "array" if state in (UNDEFINED, "null", "array") else UNKNOWN
+                for path, _line, _floating in statement.events:
+                    if path is None or key[:len(path)] == path:
+                        state = UNKNOWN
+                    elif path[:len(key)] == key and state != "array":
+                        state = UNKNOWN
+        return state
 
     def unknown_origin(self, key):
         """Why value(key) is UNKNOWN: (file name, reason), the reason naming a line and what
@@ -1013,11 +1046,10 @@ class PhpConfig(object):
             if value is not UNKNOWN:
                 origin = None
             elif why:
-                origin = (name, "line %d sets it in a way that cannot be read without running PHP (a computed value, a "
-                                "condition, a loop, a function, a reference, unset, include, eval or variable variables)"
-                          % why[0])
+                origin = (name, "line %d: only running PHP could tell (a function call or expression, a condition, loop "
+                                "or function, a reference, unset, include, eval or variable variables)" % why[0])
             elif before is not UNKNOWN:
-                origin = (name, "a statement changes it in a way that cannot be read without running PHP")
+                origin = (name, "only running PHP could tell")
         return origin if value is UNKNOWN else None
 
 

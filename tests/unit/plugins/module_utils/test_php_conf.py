@@ -251,14 +251,14 @@ def test_unknown_origin_names_the_file_and_line_that_made_the_value_unknown():
     conf = PhpConfig(files)
     assert conf.value(["log", "priority"]) is UNKNOWN
     name, reason = conf.unknown_origin(["log", "priority"])
-    assert name == "conf.d/10-env.php" and reason.startswith("line 3 ") and "hunter2" not in reason
+    assert name == "conf.d/10-env.php" and reason.startswith("line 3: ") and "hunter2" not in reason
     # set in a condition, then as a literal by a later file: known again
     assert conf.value(["log", "type"]) == "syslog" and conf.unknown_origin(["log", "type"]) is None
-    assert PhpConfig(files[:2]).unknown_origin(["log", "type"])[1].startswith("line 5 ")
+    assert PhpConfig(files[:2]).unknown_origin(["log", "type"])[1].startswith("line 5: ")
     # a child key of an unknown parent keeps the parent's line
     child = PhpConfig([("a.php", "<?php\n$conf['log'] = load();\n$conf['log']['x'] = 1;\n")])
     assert child.unknown_origin(["log", "priority"]) == ("a.php", child.unknown_origin(["log", "priority"])[1])
-    assert child.unknown_origin(["log", "priority"])[1].startswith("line 2 ")
+    assert child.unknown_origin(["log", "priority"])[1].startswith("line 2: ")
     assert conf.unknown_origin(["session", "max_time"]) is None
 
 
@@ -290,3 +290,26 @@ def test_phps_syslog_constants_are_the_ones_the_reader_knows():
                          capture_output=True, text=True, check=True).stdout
     php = json.loads(out)
     assert php and {name: constant_value(name) for name in php} == php
+
+
+def test_container_tells_an_array_from_anything_else_below_unknown_keys():
+    files = [("backends.php", "<?php\n$servers['imap'] = array('name' => 'IMAP', 'port' => 143);\n"
+                              "$servers['pop'] = array('disabled' => true);\n$servers['off'] = false;\n"),
+             ("backends.d/50.php", "<?php\nif (getenv('X')) {\n    $servers['imap']['debug_raw'] = true;\n    $servers['ghost']['debug'] = 1;\n}\n"
+                                   "$servers['pop']['smtp'] = getenv('SMTP');\n$servers['new']['debug'] = false;\n"
+                                   "$servers['nul'] = null;\n$servers['nul']['x'] = 1;\n")]
+    servers = PhpConfig(files, variable="servers")
+    assert servers.value(["imap"]) is UNKNOWN  # the conditional key below it
+    assert servers.container(["imap"]) == "array"
+    assert servers.value(["imap", "debug_raw"]) is UNKNOWN and servers.value(["imap", "port"]) == 143
+    assert servers.container(["ghost"]) is UNKNOWN  # only created when the condition holds
+    assert servers.container(["pop"]) == "array" and servers.container(["pop", "smtp"]) is UNKNOWN
+    assert servers.container(["new"]) == "array" and servers.container(["nul"]) == "array"
+    assert servers.container(["off"]) == "other" and servers.container(["none"]) is UNDEFINED
+    assert servers.container(["imap", "name"]) == "other"
+    whole = PhpConfig(files + [("backends.local.php", "<?php\n$servers = array('imap' => array());\n")], variable="servers")
+    assert whole.container(["imap"]) == "array" and whole.container(["pop"]) is UNDEFINED
+    assert PhpConfig([("a.php", "<?php\n$servers[$name] = array();\n")], variable="servers").container(["imap"]) is UNKNOWN
+    assert PhpConfig([("a.php", "<?php\n$servers = load();\n")], variable="servers").container(["imap"]) is UNKNOWN
+    assert PhpConfig([("a.php", "<?php\n$servers['x'] = 'str';\n$servers['x']['y'] = 1;\n")],
+                     variable="servers").container(["x"]) is UNKNOWN
