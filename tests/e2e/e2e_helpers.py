@@ -69,9 +69,10 @@ def write_yaml(path, data):
     return str(path)
 
 
-def run_playbook(tmp_path, playbook, inventory, var_files, verbosity=0, check=False, name='run', limit=None):
-    """Run ``playbooks/<playbook>`` with ansible-runner; extra vars come from files (-e @file),
-    the way an operator passes a vault file and a subject file."""
+def run_playbook(tmp_path, playbook, inventory, var_files, verbosity=0, check=False, name='run', limit=None, tags=None):
+    """Run ``playbooks/<playbook>`` (or a playbook given by its absolute path) with ansible-runner;
+    extra vars come from files (-e @file), the way an operator passes a vault file and a subject
+    file; ``tags``: a comma-separated --tags list."""
     import ansible_runner
 
     private = tmp_path / ('runner-%s' % name)
@@ -79,6 +80,8 @@ def run_playbook(tmp_path, playbook, inventory, var_files, verbosity=0, check=Fa
     cmdline = ' '.join('-e @%s' % f for f in var_files)
     if check:
         cmdline += ' --check'
+    if tags:
+        cmdline += ' --tags %s' % tags
     envvars = {
         'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
         'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS,
