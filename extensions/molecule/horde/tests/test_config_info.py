@@ -60,9 +60,12 @@ def module_answer():
     return run_module(HOST, "mailprivacy.gdpr.horde_config_info", request)
 
 
+def key_paths(items):
+    return [item["key"].split(".") for item in items]
+
+
 def horde_answer(ct):
-    keys = lambda items: [item["key"].split(".") for item in items]  # noqa: E731
-    dump = effective_config(ct, horde=keys(HORDE_EXPECT), imp=keys(IMP_EXPECT), backends=BACKEND_KEYS)
+    dump = effective_config(ct, horde=key_paths(HORDE_EXPECT), imp=key_paths(IMP_EXPECT), backends=BACKEND_KEYS)
     mismatch = {}
     for label, items in (("horde", HORDE_EXPECT), ("imp", IMP_EXPECT)):
         for item in items:
