@@ -18,7 +18,6 @@ import pytest
 import yaml
 
 from ansible_collections.mailprivacy.gdpr.plugins.action import erasure_report, request_audit, subject_request
-from ansible_collections.mailprivacy.gdpr.plugins.doc_fragments.subject import ModuleDocFragment
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.request import SUBJECT_ARGUMENT_SPEC
 from ansible_collections.mailprivacy.gdpr.plugins.modules import log_redact
 

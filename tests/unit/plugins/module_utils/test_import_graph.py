@@ -53,8 +53,8 @@ def _imports(node, inside=False):
         if isinstance(child, (ast.Import, ast.ImportFrom)):
             yield child, inside
         else:
-            yield from _imports(child, inside or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                     ast.ClassDef, ast.Lambda)))
+            scope = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+            yield from _imports(child, inside or isinstance(child, scope))
 
 
 def import_graph(directory=MODULE_UTILS):
