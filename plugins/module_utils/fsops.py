@@ -37,7 +37,7 @@ import fcntl
 import os
 import stat
 
-__all__ = ['FsError', 'Dir', 'open_regular', 'open_path', 'copy_metadata', 'copy_xattrs',
+__all__ = ['FsError', 'Dir', 'open_regular', 'open_path', 'read_file', 'copy_metadata', 'copy_xattrs',
            'copy_sparse', 'SparseWriter', 'free_bytes', 'fs_bytes', 'reserve', 'is_zero', 'walk', 'BLOCK']
 
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
@@ -332,6 +332,23 @@ def open_path(path, flags=os.O_RDONLY, trust_root_links=True):
     directory, name = os.path.split(path)
     with Dir.open(directory or '/', trust_root_links) as handle:
         return handle.open_file(name, flags)
+
+
+def read_file(path, limit=None, trust_root_links=True):
+    """The bytes of the regular file at the absolute ``path``, read from the handle
+    :func:`open_path` checked (no symbolic link a user other than root controls, never blocking
+    on a FIFO). With ``limit``, a longer file raises FsError(EFBIG) (the size is checked on the
+    handle and while reading, so a file that grows meanwhile is caught too)."""
+    fd, st = open_path(path, os.O_RDONLY, trust_root_links)
+    with os.fdopen(fd, 'rb') as handle:
+        if limit is None:
+            return handle.read()
+        if st.st_size > limit:
+            raise FsError(errno.EFBIG, 'a file is larger than the limit')
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise FsError(errno.EFBIG, 'a file is larger than the limit')
+    return data
 
 
 def walk(top, max_depth=64, _rel=(), _seen=None):

@@ -29,6 +29,7 @@ import pwd
 import stat
 import subprocess
 
+from ansible_collections.mailprivacy.gdpr.plugins.module_utils import fsops
 from ansible_collections.mailprivacy.gdpr.plugins.module_utils.systemd_conf import parse_timespan
 
 LOG_DATA = 'user names, e-mail addresses, client IP addresses'
@@ -56,10 +57,14 @@ class Host(object):
 
     def read(self, path, limit=4 * 1024 * 1024):
         try:
-            with open(self.path(path), 'r', encoding='utf-8', errors='replace') as handle:
-                return handle.read(limit)
+            fd, _st = fsops.open_path(os.path.abspath(self.path(path)))
         except (OSError, ValueError):
             return None
+        with os.fdopen(fd, 'rb') as handle:
+            try:
+                return handle.read(limit).decode('utf-8', 'replace')
+            except OSError:
+                return None
 
     def glob(self, pattern):
         found = sorted(glob.glob(self.path(pattern)))

@@ -139,14 +139,12 @@ def _read(store_name, path):
     a FIFO cannot block the read). A missing file raises FileNotFoundError; a link or
     anything but a regular file StoreError."""
     try:
-        fd, _st = fsops.open_path(os.path.abspath(path))
+        return fsops.read_file(os.path.abspath(path))
     except fsops.FsError as err:
         if err.errno in (errno.ENOENT, errno.ENOTDIR):
             raise FileNotFoundError(errno.ENOENT, 'a file to read does not exist')
         raise StoreError('%s: a file it reads is a symbolic link or not a regular file; refusing'
                          % store_name)
-    with os.fdopen(fd, 'rb') as fh:
-        return fh.read()
 
 
 def _count_homes(homes):

@@ -641,8 +641,7 @@ class HordeSqlStore(Store):
         files = []
         for name in layered_files(path):  # conf.php, conf.d/*.php, conf.local.php as Horde reads them
             try:
-                with open(name, 'r', encoding='utf-8', errors='replace') as fh:
-                    files.append((name, fh.read()))
+                files.append((name, fsops.read_file(os.path.abspath(name)).decode('utf-8', 'replace')))
             except OSError:
                 return {}
         return sql_settings(files)

@@ -118,9 +118,7 @@ def _read_file(path):
     (:func:`fsops.open_path`: no link followed, a FIFO swapped in is refused without
     blocking). OSError (FileNotFoundError, fsops.FsError) when it is gone or not a regular
     file: the caller skips it, as a message delivered while it was read."""
-    fd, _st = fsops.open_path(os.path.abspath(path))
-    with os.fdopen(fd, 'rb') as fh:
-        return fh.read()
+    return fsops.read_file(os.path.abspath(path))
 
 
 def _unlink(path):

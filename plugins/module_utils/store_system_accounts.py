@@ -68,9 +68,7 @@ class PasswdEntry(object):
 def _read(path):
     """The bytes of the regular file ``path``, read from a handle (:func:`fsops.open_path`:
     no symbolic link that a user other than root controls, no FIFO opened blocking)."""
-    fd, _st = fsops.open_path(os.path.abspath(path))
-    with os.fdopen(fd, 'rb') as fh:
-        return fh.read()
+    return fsops.read_file(os.path.abspath(path))
 
 
 def read_passwd(path):

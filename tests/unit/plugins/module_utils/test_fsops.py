@@ -453,3 +453,18 @@ def test_free_bytes_with_and_without_the_root_reserve(monkeypatch):
     assert fsops.free_bytes(0) == 300 * 4096
     assert fsops.free_bytes(0, reserved=False) == 250 * 4096
     assert fsops.fs_bytes(0) == 1000 * 4096
+
+
+def test_read_file_limit_fifo_and_link(tmp_path):
+    (tmp_path / 'f').write_bytes(b'0123456789')
+    assert fsops.read_file(str(tmp_path / 'f')) == b'0123456789'
+    assert fsops.read_file(str(tmp_path / 'f'), limit=10) == b'0123456789'
+    with pytest.raises(FsError) as err:
+        fsops.read_file(str(tmp_path / 'f'), limit=9)
+    assert err.value.errno == errno.EFBIG
+    os.mkfifo(str(tmp_path / 'fifo'))
+    with pytest.raises(FsError):
+        fsops.read_file(str(tmp_path / 'fifo'))
+    os.symlink(str(tmp_path / 'f'), str(tmp_path / 'link'))
+    with pytest.raises(FsError):
+        fsops.read_file(str(tmp_path / 'link'))

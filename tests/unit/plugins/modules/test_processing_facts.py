@@ -376,3 +376,22 @@ def test_personal_accounts_are_never_named_and_maildirs_are_sampled(tmp_path):
     assert "zoequill" not in json.dumps(row) and "maxumber" not in json.dumps(row)
     assert row["readers"] == "the user (owner), root"
     assert "2 data directories, files each user's 0600" in row["protection"]
+
+
+def test_host_read_never_blocks_on_a_fifo_nor_follows_a_link(tmp_path):
+    """A FIFO or a symbolic link planted among the configuration files the record reads is
+    read as missing (None), without blocking (the reader used to open() it)."""
+    import threading
+    from ansible_collections.mailprivacy.gdpr.plugins.module_utils.processing import Host
+    (tmp_path / 'etc').mkdir()
+    os.mkfifo(str(tmp_path / 'etc' / 'conf.php'))
+    (tmp_path / 'secret').write_text('x')
+    os.symlink(str(tmp_path / 'secret'), str(tmp_path / 'etc' / 'link.php'))
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(fifo=Host(str(tmp_path)).read('/etc/conf.php'),
+                                                         link=Host(str(tmp_path)).read('/etc/link.php')))
+    thread.daemon = True
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), 'reading a FIFO blocked'
+    assert out == {'fifo': None, 'link': None}
