@@ -388,8 +388,12 @@ def test_host_read_never_blocks_on_a_fifo_nor_follows_a_link(tmp_path):
     (tmp_path / 'secret').write_text('x')
     os.symlink(str(tmp_path / 'secret'), str(tmp_path / 'etc' / 'link.php'))
     out = {}
-    thread = threading.Thread(target=lambda: out.update(fifo=Host(str(tmp_path)).read('/etc/conf.php'),
-                                                         link=Host(str(tmp_path)).read('/etc/link.php')))
+    host = Host(str(tmp_path))
+
+    def read_both():
+        out.update(fifo=host.read('/etc/conf.php'), link=host.read('/etc/link.php'))
+
+    thread = threading.Thread(target=read_both)
     thread.daemon = True
     thread.start()
     thread.join(10)
